@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+HUBVENV := .venv-hub
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: demo demo-down setup test lint unit molecule
+
+demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
+	scripts/demo.sh up
+
+demo-down:  ## Remove the local demo box
+	scripts/demo.sh down
+
+setup:  ## Install what the control node needs (Docker engine, Chromium, venvs, base image)
+	scripts/setup-host.sh
+
+test: setup lint unit molecule  ## The whole default test suite
+
+lint:
+	yamllint --strict .
+	ansible-lint --profile production
+
+unit:
+	cd hub && PYTHONDONTWRITEBYTECODE=1 ../$(HUBVENV)/bin/python -m pytest -p no:cacheprovider ../tests/unit
+
+molecule:
+	molecule test --scenario-name default

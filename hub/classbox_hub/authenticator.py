@@ -1,0 +1,78 @@
+"""NativeAuthenticator with classroom rules.
+
+- usernames are normalized (white space, case) and checked against the rules
+  in `usernames`; admin names are never open to signup (the playbook creates
+  those accounts);
+- passwords longer than bcrypt accepts are refused at signup and fail at
+  login, instead of a server error;
+- the bcrypt check runs in a worker thread, so one login does not stall the
+  hub for every other student;
+- the stored hash is re-read at every login, so a password the playbook
+  changed works at once.
+"""
+
+import asyncio
+
+from nativeauthenticator import NativeAuthenticator
+from traitlets import Set, Unicode
+
+from . import passwords, usernames
+
+
+class ClassroomAuthenticator(NativeAuthenticator):
+    reserved_usernames = Set(
+        Unicode(),
+        config=True,
+        help="Names nobody may sign up with, on top of the built-in ones.",
+    )
+
+    state_root = Unicode(
+        "/var/lib",
+        config=True,
+        help="Where systemd keeps state directories (students' folders are linked there).",
+    )
+
+    def normalize_username(self, username):
+        return super().normalize_username(usernames.normalize(username))
+
+    def username_problem(self, username):
+        """A sentence that says why this (normalized) name is refused, or None."""
+        return usernames.problem(
+            username, reserved=self.reserved_usernames, state_root=self.state_root
+        )
+
+    def validate_username(self, username):
+        if username in self.admin_users:
+            return super().validate_username(username)
+        return self.username_problem(username) is None and super().validate_username(
+            username
+        )
+
+    def is_password_strong(self, password):
+        return not passwords.too_long(password) and super().is_password_strong(password)
+
+    def create_user(self, username, password, **kwargs):
+        if self.normalize_username(username) in self.admin_users:
+            return None
+        return super().create_user(username, password, **kwargs)
+
+    async def authenticate(self, handler, data):
+        username = self.normalize_username(data["username"])
+        info = self.get_user(username)
+        if info is None:
+            return None
+        self.db.refresh(info)
+        if self.allowed_failed_logins and self.is_blocked(username):
+            return None
+        loop = asyncio.get_running_loop()
+        password_ok = await loop.run_in_executor(
+            None, passwords.check_password, data["password"], info.password
+        )
+        checks = [password_ok, info.is_authorized]
+        if info.has_2fa:
+            checks.append(info.is_valid_token(data.get("2fa")))
+        if all(checks):
+            self.successful_login(username)
+            return username
+        self.add_login_attempt(username)
+        return None

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The local demo box: a Debian 12 container with systemd, provisioned by the
+# real playbooks/site.yml. `scripts/demo.sh up` (make demo) creates or
+# re-provisions it; `scripts/demo.sh down` (make demo-down) removes it.
+#   BOX_PORT            the local port of http://localhost:<port>/jupyterhub/ (8080)
+#   BOX_ADMIN_PASSWORD  the admin's password (made once and kept in .demo/ otherwise)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NAME=classbox-demo
+IMAGE=${BOX_IMAGE:-classbox/debian12-systemd:bookworm}
+PORT=${BOX_PORT:-8080}
+STATE=.demo
+
+case "${1:-up}" in
+  down)
+    docker rm -f "$NAME" >/dev/null 2>&1 && echo "Removed the demo box." || echo "No demo box to remove."
+    rm -rf "$STATE"
+    exit 0
+    ;;
+  up) ;;
+  *) echo "usage: $0 [up|down]" >&2; exit 2 ;;
+esac
+
+scripts/setup-host.sh
+
+mkdir -p "$STATE" && chmod 700 "$STATE"
+if [ -n "${BOX_ADMIN_PASSWORD:-}" ]; then
+  printf '%s' "$BOX_ADMIN_PASSWORD" > "$STATE/admin-password"
+elif [ ! -s "$STATE/admin-password" ]; then
+  python3 -c 'import secrets; print(secrets.token_urlsafe(12), end="")' > "$STATE/admin-password"
+fi
+chmod 600 "$STATE/admin-password"
+BOX_ADMIN_PASSWORD=$(cat "$STATE/admin-password")
+export BOX_ADMIN_PASSWORD
+
+published=$(docker port "$NAME" 80/tcp 2>/dev/null | head -n1 || true)
+if [ -n "$published" ] && [ "${published##*:}" != "$PORT" ]; then
+  echo "The demo box already serves port ${published##*:}; run 'make demo-down' first to change BOX_PORT." >&2
+  exit 1
+fi
+if [ -z "$(docker ps -aq --filter "name=^${NAME}$")" ]; then
+  echo "==> Starting the demo box ($NAME) on 127.0.0.1:$PORT"
+  docker run -d --name "$NAME" --hostname box \
+    --cap-add SYS_ADMIN \
+    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+    -p "127.0.0.1:$PORT:80" \
+    "$IMAGE" /lib/systemd/systemd >/dev/null
+else
+  docker start "$NAME" >/dev/null
+fi
+for _ in $(seq 30); do
+  state=$(docker exec "$NAME" systemctl is-system-running 2>/dev/null || true)
+  case "$state" in running|degraded) break ;; esac
+  sleep 1
+done
+
+echo "==> Provisioning the demo box with playbooks/site.yml"
+.venv/bin/ansible-playbook -i inventory/demo/hosts.yml playbooks/site.yml
+
+cat <<MSG
+
+The demo box is ready:
+  URL:      http://localhost:$PORT/jupyterhub/
+  admin:    admin
+  password: $BOX_ADMIN_PASSWORD   (kept in $STATE/admin-password)
+Students sign up at http://localhost:$PORT/jupyterhub/hub/signup
+Remove it with: make demo-down
+MSG

@@ -1,0 +1,66 @@
+"""Fixtures for the tests that check a provisioned box.
+
+Molecule runs these with testinfra's `host` bound to the box; the browser
+tests reach the box through its published port on 127.0.0.1.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+BOX_URL = os.environ.get("BOX_URL", "http://127.0.0.1:18080").rstrip("/")
+HUB_URL = f"{BOX_URL}/jupyterhub"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def admin_credentials():
+    password = os.environ.get("BOX_ADMIN_PASSWORD")
+    if not password:
+        pytest.fail("BOX_ADMIN_PASSWORD is not set: the tests need the box's admin password")
+    return os.environ.get("BOX_ADMIN_USER", "admin"), password
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser profile per test; a screenshot is kept when the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def new_student_name(prefix="student"):
+    return f"{prefix}{secrets.token_hex(3)}"

@@ -1,0 +1,97 @@
+"""The provisioned box, checked from inside with testinfra."""
+
+import json
+
+import pytest
+
+SERVICES = ["jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"]
+STATE = "/var/lib/jupyterhub"
+VENV_HOME = "/opt/jupyterhub"
+
+# A DNS A query for a name, sent to the box's own dnsmasq from inside the box.
+DNS_QUERY = r"""
+import socket, struct, sys
+name = sys.argv[1]
+question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+packet = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(packet, ("127.0.0.1", 53))
+reply = s.recv(512)
+answers = struct.unpack(">H", reply[6:8])[0]
+print(socket.inet_ntoa(reply[-4:]) if answers else "NXDOMAIN")
+"""
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_is_running_and_starts_at_boot(host, name):
+    service = host.service(name)
+    assert service.is_running
+    assert service.is_enabled
+
+
+@pytest.mark.parametrize("port", [8081, 8000, 8001])
+def test_hub_and_proxy_listen_on_loopback_only(host, port):
+    assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
+    assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
+
+
+def test_nginx_listens_on_port_80_for_the_classroom(host):
+    assert host.socket("tcp://0.0.0.0:80").is_listening
+
+
+@pytest.mark.parametrize("name", ["jupyterhub_cookie_secret", "proxy.env"])
+def test_secrets_are_readable_by_root_only(host, name):
+    secret = host.file(f"{STATE}/{name}")
+    assert secret.is_file
+    assert (secret.user, secret.group, secret.mode) == ("root", "root", 0o600)
+    assert len(secret.content_string.strip()) >= 64
+
+
+def test_state_directory_is_private_and_holds_the_database(host):
+    state = host.file(STATE)
+    assert (state.user, state.mode) == ("root", 0o700)
+    assert host.file(f"{STATE}/jupyterhub.sqlite").is_file
+
+
+def test_no_state_lives_in_the_venv(host):
+    found = host.check_output(
+        f"find {VENV_HOME} \\( -name '*.sqlite' -o -name '*cookie_secret*' -o -name 'proxy.env' \\) -print"
+    )
+    assert found == ""
+    config = host.file("/etc/jupyterhub/jupyterhub_config.py").content_string
+    assert f'db_url = "sqlite:///{STATE}/jupyterhub.sqlite"' in config
+
+
+def test_hub_answers_through_nginx(host):
+    body = host.check_output(
+        "python3 -c \"import urllib.request; "
+        "print(urllib.request.urlopen('http://127.0.0.1/jupyterhub/hub/api').read().decode())\""
+    )
+    assert json.loads(body)["version"].startswith("5.")
+
+
+def test_landing_page_links_to_the_hub(host):
+    page = host.check_output(
+        "python3 -c \"import urllib.request; "
+        "print(urllib.request.urlopen('http://127.0.0.1/').read().decode())\""
+    )
+    assert 'href="/jupyterhub/"' in page
+
+
+def test_box_lan_resolves_to_the_boxs_lan_address(host):
+    interface = host.check_output("ip -4 route show default | awk '{print $5; exit}'") or "eth0"
+    address = host.interface(interface).addresses
+    ipv4 = [a for a in address if "." in a]
+    answer = host.check_output(f"python3 -c '{DNS_QUERY}' box.lan")
+    assert answer in ipv4
+
+
+def test_names_outside_the_box_are_not_invented(host):
+    assert host.check_output(f"python3 -c '{DNS_QUERY}' nothing-here.lan") == "NXDOMAIN"
+
+
+def test_venv_packages_are_the_pinned_ones(host):
+    frozen = host.check_output(f"{VENV_HOME}/venv/bin/pip freeze --exclude-editable")
+    for pin in ["jupyterhub==5.5.4", "jupyterhub-nativeauthenticator==1.3.0", "bcrypt==5.0.0"]:
+        assert pin in frozen.splitlines()

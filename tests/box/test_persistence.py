@@ -1,0 +1,44 @@
+"""Accounts and students' files survive a rebuild of the hub's venv.
+
+Molecule verifies twice: before and after its side effect (rebuild-venv.yml)
+throws the venv away and provisions again. The first pass creates the student
+"keeper" and a notebook; the second finds both and logs in with the same
+password.
+"""
+
+import re
+import time
+
+from conftest import HUB_URL
+from playwright.sync_api import expect
+from test_student_browser import log_in, sign_up
+
+MARK = "/root/.classbox-test-venv-rebuilt"
+NAME = "keeper"
+PASSWORD = "keeper-password-7"
+NOTEBOOK = f"/var/lib/private/{NAME}/Untitled.ipynb"
+
+
+def wait_for_file(host, path, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not host.file(path).exists and time.monotonic() < deadline:
+        time.sleep(1)
+    return host.file(path).exists
+
+
+def test_account_and_files_survive_a_venv_rebuild(host, page):
+    rebuilt = host.file(MARK).exists
+    alert = sign_up(page, NAME, PASSWORD)
+    if rebuilt:
+        expect(alert).to_contain_text("already in use")
+        assert host.file(NOTEBOOK).exists, "the student's notebook is gone after the rebuild"
+    else:
+        expect(alert).to_contain_text("The signup was successful")
+
+    log_in(page, NAME, PASSWORD)
+    expect(page).to_have_url(re.compile(rf"{HUB_URL}/user/{NAME}/lab"), timeout=120_000)
+    if not rebuilt:
+        notebook = page.locator('.jp-LauncherCard[data-category="Notebook"]').first
+        expect(notebook).to_be_visible(timeout=120_000)
+        notebook.click()
+        assert wait_for_file(host, NOTEBOOK), f"{NOTEBOOK} was not created"
