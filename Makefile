@@ -25,5 +25,7 @@ lint:
 unit:
 	cd hub && PYTHONDONTWRITEBYTECODE=1 ../$(HUBVENV)/bin/python -m pytest -p no:cacheprovider ../tests/unit
 
+# Each test run gets its own admin password unless one is given.
 molecule:
-	molecule test --scenario-name default
+	BOX_ADMIN_PASSWORD="$${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}" \
+	  molecule test --scenario-name default

@@ -55,6 +55,16 @@ def page(browser, request):
     context.close()
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "after_all: runs after every other test (checks what they left behind)"
+    )
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
