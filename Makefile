@@ -21,6 +21,7 @@ test: setup lint unit molecule  ## The whole default test suite
 lint:
 	yamllint --strict .
 	ansible-lint --profile production
+	python scripts/variables-doc.py --check
 
 unit:
 	cd hub && PYTHONDONTWRITEBYTECODE=1 ../$(HUBVENV)/bin/python -m pytest -p no:cacheprovider ../tests/unit

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Write docs/variables.md from each role's meta/argument_specs.yml and defaults.
+
+`scripts/variables-doc.py --check` exits 1 when the page is out of date
+(make lint runs it), so the docs and the specs never disagree.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = ["base", "jupyterhub", "web", "localnet"]
+PAGE = ROOT / "docs" / "variables.md"
+
+
+def cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def describe(text) -> str:
+    lines = text if isinstance(text, list) else [text]
+    # Ansible's markup O(option) and C(code) becomes Markdown code.
+    return cell(re.sub(r"\b[OC]\(([^)]*)\)", r"`\1`", " ".join(str(line) for line in lines)))
+
+
+def render() -> str:
+    out = [
+        "# Variables",
+        "",
+        "Every setting of every role, with its default. Set them in your inventory",
+        "(`inventory/classroom/group_vars/all/main.yml`). This page is generated from",
+        "each role's `meta/argument_specs.yml` by `scripts/variables-doc.py`.",
+        "",
+    ]
+    for role in ROLES:
+        spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+        main = spec["argument_specs"]["main"]
+        defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+        out += [f"## Role `{role}`", "", describe(main.get("description", main["short_description"])), ""]
+        out += ["| variable | type | default | what it does |", "| --- | --- | --- | --- |"]
+        for name, option in main["options"].items():
+            if option.get("required"):
+                default = "**required**"
+            elif name in defaults:
+                default = f"`{cell(yaml.safe_dump(defaults[name], default_flow_style=True).strip().removesuffix('...').strip())}`"
+            else:
+                default = ""
+            out.append(f"| `{name}` | {option.get('type', 'str')} | {default} | {describe(option['description'])} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> int:
+    text = render()
+    if "--check" in sys.argv:
+        if not PAGE.exists() or PAGE.read_text() != text:
+            print(f"{PAGE.relative_to(ROOT)} is out of date: run scripts/variables-doc.py", file=sys.stderr)
+            return 1
+        return 0
+    PAGE.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
