@@ -12,11 +12,20 @@
 """
 
 import asyncio
+from datetime import datetime
 
 from nativeauthenticator import NativeAuthenticator
 from traitlets import Set, Unicode
 
-from . import passwords, usernames
+from . import handlers, passwords, rules, usernames
+
+# Our pages replace NativeAuthenticator's at the same URLs.
+REPLACED_HANDLERS = {
+    r"/login": handlers.LoginHandler,
+    r"/signup": handlers.SignUpHandler,
+    r"/change-password": handlers.ChangePasswordHandler,
+    r"/change-password/([^/]+)": handlers.ChangePasswordAdminHandler,
+}
 
 
 class ClassroomAuthenticator(NativeAuthenticator):
@@ -47,6 +56,31 @@ class ClassroomAuthenticator(NativeAuthenticator):
         return self.username_problem(username) is None and super().validate_username(
             username
         )
+
+    def signup_problem(self, username):
+        """Why this (normalized) name cannot sign up, as a sentence, or None."""
+        return rules.signup_problem(
+            username, self.user_exists(username), self.admin_users, self.username_problem
+        )
+
+    def password_problem(self, password, confirmation):
+        """Why this new password is refused, as a sentence, or None."""
+        is_common = self.is_password_common if self.check_common_password else (lambda _: False)
+        return rules.password_problem(
+            password, confirmation, self.minimum_password_length, is_common
+        )
+
+    def lockout_seconds_left(self, username):
+        """Seconds until a locked-out name may try again; 0 when it is not locked out."""
+        if not self.allowed_failed_logins or not self.is_blocked(username):
+            return 0
+        since = (datetime.now() - self.login_attempts[username]["time"]).total_seconds()
+        return max(1, self.seconds_before_next_try - since)
+
+    def get_handlers(self, app):
+        native = super().get_handlers(app)
+        ours = [(url, REPLACED_HANDLERS.get(url, handler)) for url, handler in native]
+        return ours + [(r"/students", handlers.StudentsHandler)]
 
     def is_password_strong(self, password):
         return not passwords.too_long(password) and super().is_password_strong(password)

@@ -11,7 +11,7 @@ import time
 
 from conftest import HUB_URL
 from playwright.sync_api import expect
-from test_student_browser import log_in, sign_up
+from lab import launcher_notebook, log_in, sign_up
 
 MARK = "/root/.classbox-test-venv-rebuilt"
 NAME = "keeper"
@@ -28,9 +28,10 @@ def wait_for_file(host, path, seconds=60):
 
 def test_account_and_files_survive_a_venv_rebuild(host, page):
     rebuilt = host.file(MARK).exists
-    alert = sign_up(page, NAME, PASSWORD)
+    status, alert = sign_up(page, NAME, PASSWORD)
+    assert status == 200
     if rebuilt:
-        expect(alert).to_contain_text("already in use")
+        expect(alert).to_contain_text("already taken")
         assert host.file(NOTEBOOK).exists, "the student's notebook is gone after the rebuild"
     else:
         expect(alert).to_contain_text("The signup was successful")
@@ -38,7 +39,7 @@ def test_account_and_files_survive_a_venv_rebuild(host, page):
     log_in(page, NAME, PASSWORD)
     expect(page).to_have_url(re.compile(rf"{HUB_URL}/user/{NAME}/lab"), timeout=120_000)
     if not rebuilt:
-        notebook = page.locator('.jp-LauncherCard[data-category="Notebook"]').first
+        notebook = launcher_notebook(page)
         expect(notebook).to_be_visible(timeout=120_000)
         notebook.click()
         assert wait_for_file(host, NOTEBOOK), f"{NOTEBOOK} was not created"

@@ -1,4 +1,5 @@
 import asyncio
+from datetime import timedelta
 
 from nativeauthenticator.orm import UserInfo
 
@@ -58,3 +59,44 @@ def test_approval_mode_keeps_unapproved_students_out(authenticator):
     assert login(authenticator, "erin", "classroom-42") is None
     UserInfo.change_authorization(authenticator.db, "erin")
     assert login(authenticator, "erin", "classroom-42") == "erin"
+
+
+def test_signup_problem_normalized_taken_and_admin(authenticator):
+    authenticator.create_user("fiona", "classroom-42")
+    assert "already taken" in authenticator.signup_problem("fiona")
+    assert "already taken" in authenticator.signup_problem("admin")
+    assert "characters" in authenticator.signup_problem("fi na")
+    assert authenticator.signup_problem("gina") is None
+
+
+def test_common_passwords_are_refused_only_when_asked(authenticator):
+    authenticator.check_common_password = True
+    assert "too common" in authenticator.password_problem("password123", "password123")
+    authenticator.check_common_password = False
+    assert authenticator.password_problem("password123", "password123") is None
+
+
+def test_lockout_after_repeated_failures_ends_after_its_time(authenticator):
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    authenticator.create_user("hana", "classroom-42")
+    for _ in range(3):
+        assert login(authenticator, "hana", "wrong-password") is None
+    left = authenticator.lockout_seconds_left("hana")
+    assert 590 < left <= 600
+    # locked out: even the right password is refused until the time has passed
+    assert login(authenticator, "hana", "classroom-42") is None
+    authenticator.login_attempts["hana"]["time"] -= timedelta(seconds=601)
+    assert authenticator.lockout_seconds_left("hana") == 0
+    assert login(authenticator, "hana", "classroom-42") == "hana"
+
+
+def test_our_pages_replace_the_stock_ones(authenticator):
+    from classbox_hub import handlers
+
+    routes = dict(authenticator.get_handlers(None))
+    assert routes["/login"] is handlers.LoginHandler
+    assert routes["/signup"] is handlers.SignUpHandler
+    assert routes["/change-password"] is handlers.ChangePasswordHandler
+    assert routes["/change-password/([^/]+)"] is handlers.ChangePasswordAdminHandler
+    assert routes["/students"] is handlers.StudentsHandler

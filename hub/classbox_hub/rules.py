@@ -1,0 +1,45 @@
+"""What a person is told when a signup or a password change cannot go ahead.
+
+Each function returns one readable sentence, or None when all is well. The
+hub's pages show these sentences; nothing here raises on what a user typed.
+"""
+
+from . import passwords, usernames
+
+
+def password_problem(password: str, confirmation: str, min_length: int, is_common) -> str | None:
+    if password != confirmation:
+        return "The two passwords are not the same. Please type them again."
+    if len(password) < min_length:
+        return f"Your password needs at least {min_length} characters."
+    if passwords.too_long(password):
+        return (
+            f"Your password is too long: at most {passwords.MAX_BYTES} bytes "
+            f"({passwords.MAX_BYTES} plain letters, fewer with accents or emoji)."
+        )
+    if is_common(password):
+        return "That password is too common and easy to guess. Please choose another one."
+    return None
+
+
+def signup_problem(username: str, taken: bool, admin_names, username_problem) -> str | None:
+    """`username` is normalized; `taken` says whether an account has that name."""
+    if username in admin_names or taken:
+        return (
+            f"The username '{username}' is already taken. If it is yours, log in; "
+            "if you forgot your password, ask your teacher to reset it."
+        )
+    return username_problem(username)
+
+
+def lockout_message(username: str, seconds_left: float) -> str:
+    minutes = max(1, round(seconds_left / 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    return (
+        f"Too many wrong passwords for '{username}'. Wait {minutes} {unit} and try again, "
+        "or ask your teacher to reset your password."
+    )
+
+
+WRONG_LOGIN = "Wrong username or password. Check both and try again (usernames are lowercase)."
+NOT_APPROVED = "Your account is waiting for your teacher's approval. Try again once they have approved it."

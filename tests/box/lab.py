@@ -1,0 +1,76 @@
+"""What a person does in the browser, as reusable steps for the box tests."""
+
+import re
+
+from conftest import HUB_URL
+from playwright.sync_api import expect
+
+PASSWORD = "blue-koala-42"
+
+
+def sign_up(page, username, password=PASSWORD, confirmation=None):
+    """Fill the signup form; returns (HTTP status of the answer, its alert)."""
+    page.goto(f"{HUB_URL}/hub/signup")
+    page.fill("#username_input", username)
+    page.fill("#password_input", password)
+    page.fill("#password_confirmation_input", password if confirmation is None else confirmation)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#signup_submit")
+    return answer.value.status, page.locator(".alert")
+
+
+def log_in(page, username, password=PASSWORD):
+    """Log in from a clean session; returns the HTTP status of the answer."""
+    page.context.clear_cookies()
+    page.goto(f"{HUB_URL}/hub/login")
+    page.fill("#username_input", username)
+    page.fill("#password_input", password)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#login_submit")
+    return answer.value.status
+
+
+def login_error(page):
+    return page.locator("p.login_error")
+
+
+def new_student(page, username, password=PASSWORD):
+    status, alert = sign_up(page, username, password)
+    assert status == 200
+    expect(alert).to_contain_text("The signup was successful")
+
+
+def open_lab(page, username, password=PASSWORD):
+    """Log in and wait for JupyterLab (a returning student finds their last tabs)."""
+    log_in(page, username, password)
+    expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{username}/lab"), timeout=120_000)
+    expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=120_000)
+    expect(page.locator('[data-command="launcher:create"]').first).to_be_visible(timeout=120_000)
+
+
+def launcher_notebook(page):
+    return page.locator('.jp-LauncherCard[data-category="Notebook"]:visible').first
+
+
+def new_notebook(page):
+    """Open a new notebook from a new launcher and wait until its kernel is ready."""
+    page.locator('[data-command="launcher:create"]').first.click()
+    launcher_notebook(page).click()
+    expect(page.locator(".jp-Notebook .jp-Cell .cm-content").first).to_be_visible(timeout=60_000)
+    # A person waits until the kernel is ready; a cell run before that is dropped.
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(timeout=60_000)
+
+
+def run_cell(page, code, timeout=60_000):
+    """Type code into the last cell, run it, and return the text of its output."""
+    if "\n" in code:  # the editor indents typed lines itself; one line keeps code intact
+        code = f"exec({code!r})"
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    before = cells.count()
+    cells.last.locator(".cm-content").click()
+    page.keyboard.type(code)
+    page.keyboard.press("Shift+Enter")
+    ran = cells.nth(before - 1)
+    output = ran.locator(".jp-OutputArea-output").first
+    expect(output).to_be_visible(timeout=timeout)
+    return output.inner_text()

@@ -1,0 +1,65 @@
+"""Teacher-approval mode: the playbook switches it on, the teacher approves or
+discards students from the Control Panel, and the playbook switches it off."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import HUB_URL, new_student_name
+from lab import log_in, login_error, sign_up
+from playwright.sync_api import expect
+
+PROJECT = Path(__file__).resolve().parents[2]
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get("BOX_INVENTORY")
+REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
+
+
+def provision(**extra_vars):
+    subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, "playbooks/site.yml", "-e", json.dumps(extra_vars)],
+        cwd=PROJECT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def approval_mode(host):
+    if not INVENTORY:
+        pytest.skip("needs the box's inventory: run under molecule, or set BOX_INVENTORY")
+    if host.file(REBUILT_MARK).exists:
+        pytest.skip("approval mode was checked in the first verify pass")
+    provision(jupyterhub_signup_needs_approval=True)
+    yield
+    provision(jupyterhub_signup_needs_approval=False)
+
+
+def test_teacher_approves_one_student_and_discards_another(approval_mode, page, browser, admin_credentials):
+    wanted, unwanted = new_student_name("ok"), new_student_name("no")
+    for name in (wanted, unwanted):
+        status, alert = sign_up(page, name)
+        assert status == 200
+        expect(alert).to_contain_text("sent to the admin")
+    log_in(page, wanted)
+    expect(login_error(page)).to_contain_text("waiting for your teacher's approval")
+
+    admin = browser.new_context().new_page()
+    admin.set_default_timeout(30_000)
+    log_in(admin, *admin_credentials)
+    admin.goto(f"{HUB_URL}/hub/home")
+    admin.get_by_role("link", name="Students").click()
+    row = admin.locator(f'tr[data-username="{wanted}"]')
+    expect(row).to_contain_text("waiting for approval")
+    row.get_by_role("link", name="Approve").click()
+    expect(admin).to_have_url(re.compile(r"/hub/authorize"))
+    admin.locator("tr", has_text=unwanted).get_by_role("button", name="Discard").click()
+    expect(admin.locator("tr", has_text=unwanted)).to_have_count(0)
+    admin.context.close()
+
+    log_in(page, wanted)
+    expect(page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{wanted}"), timeout=60_000)
+    log_in(page, unwanted)
+    expect(login_error(page)).to_contain_text("Wrong username or password")
