@@ -5,6 +5,7 @@ tests reach the box through its published port on 127.0.0.1.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -42,17 +43,29 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh browser profile per test; a screenshot is kept when the test fails."""
+def person_at_a_computer(browser, request, label):
+    """A fresh browser profile; a screenshot is kept when the test fails."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        page.screenshot(path=str(ARTIFACTS / f"{safe_name}-{label}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """The student at the keyboard."""
+    yield from person_at_a_computer(browser, request, "page")
+
+
+@pytest.fixture
+def other_page(browser, request):
+    """Somebody else at another computer: a second student, or the teacher."""
+    yield from person_at_a_computer(browser, request, "other")
 
 
 def pytest_configure(config):

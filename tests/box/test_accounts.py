@@ -114,16 +114,8 @@ def test_student_changes_their_own_password_from_the_hub_menu(page):
     expect(page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{name}"), timeout=60_000)
 
 
-def admin_page(browser, admin_credentials):
-    context = browser.new_context()
-    admin = context.new_page()
-    admin.set_default_timeout(30_000)
-    log_in(admin, *admin_credentials)
-    return admin
-
-
 def test_admin_resets_a_password_in_two_clicks_and_the_students_work_is_untouched(
-    host, page, browser, admin_credentials
+    host, page, other_page, admin_credentials
 ):
     name = new_student_name("rst")
     new_student(page, name)
@@ -135,7 +127,8 @@ def test_admin_resets_a_password_in_two_clicks_and_the_students_work_is_untouche
     for _ in range(5):  # the student also locked themselves out
         log_in(page, name, "forgotten-1")
 
-    admin = admin_page(browser, admin_credentials)
+    admin = other_page
+    log_in(admin, *admin_credentials)
     admin.goto(f"{HUB_URL}/hub/home")  # the Control Panel
     admin.get_by_role("link", name="Students").click()  # click 1
     row = admin.locator(f'tr[data-username="{name}"]')
@@ -145,7 +138,6 @@ def test_admin_resets_a_password_in_two_clicks_and_the_students_work_is_untouche
     admin.fill("#new_password_confirmation_input", "fresh-start-55")
     admin.locator("input[type=submit]").click()
     expect(admin.locator(".alert")).to_contain_text(f"The password for {name} has been changed")
-    admin.context.close()
 
     log_in(page, name, "fresh-start-55")
     expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{name}/lab"), timeout=60_000)
@@ -153,14 +145,15 @@ def test_admin_resets_a_password_in_two_clicks_and_the_students_work_is_untouche
     assert host.file(f"/var/lib/private/{name}/work.txt").content_string == "my work\n"
 
 
-def test_deleting_and_recreating_a_student_keeps_their_files(host, page, browser, admin_credentials):
+def test_deleting_and_recreating_a_student_keeps_their_files(host, page, other_page, admin_credentials):
     name = new_student_name("del")
     new_student(page, name)
     open_lab(page, name)
     new_notebook(page)
     run_cell(page, "print(open('kept.txt', 'w').write('kept\\n'))")
 
-    admin = admin_page(browser, admin_credentials)
+    admin = other_page
+    log_in(admin, *admin_credentials)
     admin.goto(f"{HUB_URL}/hub/admin")  # what the Admin page's Delete button calls, below
     hub_cookies = admin.context.cookies(f"{HUB_URL}/hub/admin")
     xsrf = next(c["value"] for c in hub_cookies if c["name"] == "_xsrf" and "/hub" in c["path"])
@@ -173,7 +166,6 @@ def test_deleting_and_recreating_a_student_keeps_their_files(host, page, browser
         time.sleep(1)
     deleted = admin.request.delete(api, headers=headers)
     assert deleted.status == 204, deleted.text()
-    admin.context.close()
 
     new_student(page, name, "second-life-33")
     open_lab(page, name, "second-life-33")

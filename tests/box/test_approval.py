@@ -37,7 +37,7 @@ def approval_mode(host):
     provision(jupyterhub_signup_needs_approval=False)
 
 
-def test_teacher_approves_one_student_and_discards_another(approval_mode, page, browser, admin_credentials):
+def test_teacher_approves_one_student_and_discards_another(approval_mode, page, other_page, admin_credentials):
     wanted, unwanted = new_student_name("ok"), new_student_name("no")
     for name in (wanted, unwanted):
         status, alert = sign_up(page, name)
@@ -46,8 +46,7 @@ def test_teacher_approves_one_student_and_discards_another(approval_mode, page, 
     log_in(page, wanted)
     expect(login_error(page)).to_contain_text("waiting for your teacher's approval")
 
-    admin = browser.new_context().new_page()
-    admin.set_default_timeout(30_000)
+    admin = other_page
     log_in(admin, *admin_credentials)
     admin.goto(f"{HUB_URL}/hub/home")
     admin.get_by_role("link", name="Students").click()
@@ -57,7 +56,6 @@ def test_teacher_approves_one_student_and_discards_another(approval_mode, page, 
     expect(admin).to_have_url(re.compile(r"/hub/authorize"))
     admin.locator("tr", has_text=unwanted).get_by_role("button", name="Discard").click()
     expect(admin.locator("tr", has_text=unwanted)).to_have_count(0)
-    admin.context.close()
 
     log_in(page, wanted)
     expect(page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{wanted}"), timeout=60_000)

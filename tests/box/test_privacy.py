@@ -30,19 +30,21 @@ print(sorted(seen.items()))
 """
 
 
-def test_a_student_cannot_reach_another_students_files_server_or_root(browser, page):
-    owner, prober = new_student_name("own"), new_student_name("prb")
-    new_student(page, owner)
-    new_student(page, prober)
+def two_students_with_a_notebook_each(page, other_page):
+    """Two students at two computers, each in a new notebook; returns their names."""
+    first, second = new_student_name("one"), new_student_name("two")
+    for name, person in ((first, page), (second, other_page)):
+        new_student(person, name)
+        open_lab(person, name)
+        new_notebook(person)
+    return first, second
 
-    open_lab(page, owner)
-    new_notebook(page)
+
+def test_a_student_cannot_reach_another_students_files_server_or_root(page, other_page):
+    owner, prober = two_students_with_a_notebook_each(page, other_page)
     run_cell(page, f"print(open('secret.txt', 'w').write('mine'), open('/tmp/{owner}-note.txt', 'w').write('x'))")
 
-    other = browser.new_context().new_page()
-    other.set_default_timeout(30_000)
-    open_lab(other, prober)
-    new_notebook(other)
+    other = other_page
     seen = dict(ast.literal_eval(run_cell(other, PROBE.format(other=owner))))
     # systemd shows each student's unit only its own folder in /var/lib/private
     assert owner not in seen["private_listing"], seen
@@ -58,26 +60,16 @@ def test_a_student_cannot_reach_another_students_files_server_or_root(browser, p
     answer = other.goto(f"{HUB_URL}/user/{owner}/api/contents")
     assert answer.status == 403
     assert "secret.txt" not in other.content()
-    other.context.close()
 
 
-def test_a_runaway_notebook_loses_its_kernel_and_nobody_else_notices(browser, page):
-    calm, greedy = new_student_name("calm"), new_student_name("grdy")
-    new_student(page, calm)
-    new_student(page, greedy)
-    open_lab(page, calm)
-    new_notebook(page)
-
-    other = browser.new_context().new_page()
-    other.set_default_timeout(30_000)
-    open_lab(other, greedy)
-    new_notebook(other)
+def test_a_runaway_notebook_loses_its_kernel_and_nobody_else_notices(page, other_page):
+    two_students_with_a_notebook_each(page, other_page)
+    other = other_page
     cells = other.locator(".jp-Notebook .jp-Cell")
     cells.last.locator(".cm-content").click()
     other.keyboard.type("hog = b'x' * (3 * 1024 ** 3)  # 3 GB, past the 1 GB limit")
     other.keyboard.press("Shift+Enter")
     expect(other.get_by_text("appears to have died")).to_be_visible(timeout=120_000)
-    other.context.close()
 
     # the hub and the other student carry on
     assert page.request.get(f"{HUB_URL}/hub/api").ok

@@ -1,0 +1,45 @@
+"""Restarting the hub never costs a student their session, nor a 500 page."""
+
+import time
+import urllib.request
+
+from conftest import HUB_URL, new_student_name
+from lab import new_notebook, new_student, open_lab, run_cell
+
+
+def restart_hub(host):
+    host.check_output("systemctl restart jupyterhub.service")
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(f"{HUB_URL}/hub/api", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError("the hub did not answer within 60 s of its restart")
+
+
+def test_a_notebook_keeps_running_while_the_hub_restarts(host, page):
+    name = new_student_name("rsh")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    assert run_cell(page, "x = 20; print(x + 1)").strip() == "21"
+    restart_hub(host)
+    # same kernel, same variables: the proxy kept the route, the server kept running
+    assert run_cell(page, "print(x * 2)").strip() == "40"
+
+
+def test_login_after_a_server_was_stopped_outside_the_hub(host, page):
+    """The seed's "500 : Internal Server Error" (SystemdSpawner issues 76 and 142)."""
+    name = new_student_name("stl")
+    new_student(page, name)
+    open_lab(page, name)
+    unit = f"jupyter-{name}-singleuser"
+    host.check_output(f"systemctl stop {unit}.service")
+    stale = host.file(f"/run/{unit}")
+    assert stale.is_symlink and not host.file(stale.linked_to).exists
+    restart_hub(host)
+    open_lab(page, name)
+    assert host.service(f"{unit}.service").is_running
