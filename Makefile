@@ -13,8 +13,8 @@ demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080
 demo-down:  ## Remove the local demo box
 	scripts/demo.sh down
 
-setup:  ## Install what the control node needs (Docker engine, Chromium, venvs, base image)
-	scripts/setup-host.sh
+setup:  ## Install what the tests need (Docker engine, Chromium, venvs, base image)
+	scripts/setup-host.sh --tests
 
 test: setup lint unit molecule  ## The whole default test suite
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make this machine a control node for the classroom box: Debian packages
 # (Docker engine, mmdebstrap, Chromium), a running Docker engine, the base
-# image of the demo/test box, and the Python venvs. Safe to run again: each
-# step is skipped when already done.
+# image of the demo/test box, and the control venv (.venv); with --tests also
+# the venv of the unit tests (.venv-hub). Safe to run again: each step is
+# skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,7 @@ make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
   echo "$want" > "$stamp"
 }
 make_venv .venv requirements-control.txt
+[ "${1:-}" = "--tests" ] || exit 0
 # The unit tests run against the hub's own pinned stack, plus pytest.
 make_venv .venv-hub roles/jupyterhub/files/requirements.txt \
   "$(grep -E '^pytest==' requirements-control.txt)"
