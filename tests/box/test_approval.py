@@ -1,40 +1,24 @@
 """Teacher-approval mode: the playbook switches it on, the teacher approves or
 discards students from the Control Panel, and the playbook switches it off."""
 
-import json
-import os
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 from conftest import HUB_URL, new_student_name
 from lab import log_in, login_error, sign_up
+from playbook import run_site
 from playwright.sync_api import expect
 
-PROJECT = Path(__file__).resolve().parents[2]
-INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get("BOX_INVENTORY")
 REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
-
-
-def provision(**extra_vars):
-    subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, "playbooks/site.yml", "-e", json.dumps(extra_vars)],
-        cwd=PROJECT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture
 def approval_mode(host):
-    if not INVENTORY:
-        pytest.skip("needs the box's inventory: run under molecule, or set BOX_INVENTORY")
     if host.file(REBUILT_MARK).exists:
         pytest.skip("approval mode was checked in the first verify pass")
-    provision(jupyterhub_signup_needs_approval=True)
+    run_site(jupyterhub_signup_needs_approval=True)
     yield
-    provision(jupyterhub_signup_needs_approval=False)
+    run_site(jupyterhub_signup_needs_approval=False)
 
 
 def test_teacher_approves_one_student_and_discards_another(approval_mode, page, other_page, admin_credentials):
