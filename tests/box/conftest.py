@@ -13,6 +13,8 @@ import pytest
 
 BOX_URL = os.environ.get("BOX_URL", "http://127.0.0.1:18080").rstrip("/")
 HUB_URL = f"{BOX_URL}/jupyterhub"
+# The container of the box under test, for the power-cut test.
+BOX_CONTAINER = os.environ.get("BOX_CONTAINER", "classbox-demo")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,6 +1,12 @@
 """What the other tests leave behind on the box: run last (marker after_all)."""
 
+import subprocess
+import time
+import urllib.request
+
 import pytest
+from conftest import BOX_CONTAINER, HUB_URL, new_student_name
+from lab import new_notebook, new_student, open_lab, run_cell
 
 pytestmark = pytest.mark.after_all
 
@@ -36,3 +42,52 @@ def test_students_folders_are_hidden_from_each_other(host):
 
 def test_idle_culler_runs_as_a_hub_service(host):
     assert host.run("grep -l jupyterhub_idle_culler /proc/[0-9]*/cmdline").rc == 0
+
+
+def wait_until(check, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    raise AssertionError(f"{what} within {seconds} s")
+
+
+def systemd_is_up():
+    state = subprocess.run(
+        ["docker", "exec", BOX_CONTAINER, "systemctl", "is-system-running"],
+        capture_output=True, text=True,
+    ).stdout.strip()
+    return state in ("running", "degraded")
+
+
+def hub_answers():
+    try:
+        with urllib.request.urlopen(f"{HUB_URL}/hub/api", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+# Defined last in the last module: it cuts the power under everything else.
+def test_a_power_cut_loses_no_account_and_no_file(host, page):
+    name = new_student_name("pwr")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    run_cell(page, "print(open('before-the-cut.txt', 'w').write('still here'))")
+
+    subprocess.run(["docker", "kill", "--signal", "KILL", BOX_CONTAINER], check=True, capture_output=True)
+    subprocess.run(["docker", "start", BOX_CONTAINER], check=True, capture_output=True)
+    wait_until(systemd_is_up, 120, "systemd did not finish booting")
+    wait_until(hub_answers, 120, "the hub did not answer through nginx")
+
+    for service in ("jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"):
+        assert host.service(service).is_running, service
+    integrity = host.check_output(
+        "python3 -c \"import sqlite3; "
+        "print(sqlite3.connect('/var/lib/jupyterhub/jupyterhub.sqlite').execute('PRAGMA integrity_check').fetchone()[0])\""
+    )
+    assert integrity == "ok"
+    open_lab(page, name)
+    assert host.file(f"/var/lib/private/{name}/before-the-cut.txt").content_string == "still here"
