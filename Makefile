@@ -5,7 +5,8 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup test lint unit molecule
+.PHONY: demo demo-down setup test lint unit molecule bench
+N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
 	scripts/demo.sh up
@@ -30,3 +31,7 @@ unit:
 molecule:
 	BOX_ADMIN_PASSWORD="$${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}" \
 	  molecule test --scenario-name default
+
+bench:  ## Class start on the demo box: N students log in at once, then log in and start servers
+	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N)
+	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N) --servers --container classbox-demo

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Class start on a box: N students log in at the same moment (and start their servers).
+
+A benchmark, not a test: it prints figures and asserts nothing. It talks to a
+running box over HTTP as browsers do, from this machine (loopback only):
+
+  1. sign up N new students (untimed);
+  2. at one moment all of them log in; with --servers each then starts their
+     server and waits until their JupyterLab answers;
+  3. meanwhile a probe asks the hub's API every 50 ms;
+  4. with --container, the memory of one idle student (server + one kernel).
+
+  python bench/classroom_bench.py --url http://127.0.0.1:8080 -n 30 [--servers] [--container NAME]
+"""
+
+import argparse
+import re
+import secrets
+import statistics
+import subprocess
+import threading
+import time
+
+import requests
+
+PASSWORD = "bench-koala-42"
+
+
+def percentile(values, fraction):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def xsrf_of(session, url):
+    session.get(url, timeout=30)
+    return next((c.value for c in session.cookies if c.name == "_xsrf"), "")
+
+
+class Student:
+    def __init__(self, hub, name):
+        self.hub, self.name = hub, name
+        self.session = requests.Session()
+        self.login_seconds = None
+        self.ready_seconds = None
+        self.errors = []
+
+    def sign_up(self):
+        xsrf = xsrf_of(self.session, f"{self.hub}/hub/signup")
+        form = {"_xsrf": xsrf, "username": self.name, "signup_password": PASSWORD,
+                "signup_password_confirmation": PASSWORD}
+        answer = self.session.post(f"{self.hub}/hub/signup", data=form, timeout=60)
+        if "successful" not in answer.text:
+            raise RuntimeError(f"signup of {self.name} failed: {answer.status_code}")
+        self.login_xsrf = xsrf_of(self.session, f"{self.hub}/hub/login")
+
+    def log_in(self, start):
+        form = {"_xsrf": self.login_xsrf, "username": self.name, "password": PASSWORD}
+        answer = self.session.post(f"{self.hub}/hub/login", data=form, allow_redirects=False, timeout=300)
+        self.login_seconds = time.monotonic() - start
+        if answer.status_code != 302:
+            self.errors.append(f"login answered {answer.status_code}")
+            return False
+        return True
+
+    def start_server(self, start, timeout):
+        answer = self.session.get(f"{self.hub}/hub/spawn", timeout=300)
+        if answer.status_code >= 500:
+            self.errors.append(f"spawn answered {answer.status_code}")
+            return
+        deadline = start + timeout
+        while time.monotonic() < deadline:
+            model = self.session.get(f"{self.hub}/hub/api/user", timeout=30).json()
+            server = model.get("servers", {}).get("")
+            if server and server.get("ready"):
+                lab = self.session.get(f"{self.hub}/user/{self.name}/lab", timeout=60)
+                if lab.status_code == 200 and f"/user/{self.name}/lab" in lab.url:
+                    self.ready_seconds = time.monotonic() - start
+                else:
+                    self.errors.append(f"lab answered {lab.status_code}")
+                return
+            if not server and not model.get("pending"):
+                self.errors.append("the server failed to start")
+                return
+            time.sleep(0.5)
+        self.errors.append(f"not ready after {timeout} s")
+
+
+def probe(hub, stop, latencies):
+    while not stop.is_set():
+        begun = time.monotonic()
+        try:
+            requests.get(f"{hub}/hub/api", timeout=10)
+            latencies.append(time.monotonic() - begun)
+        except requests.RequestException:
+            latencies.append(10.0)
+        time.sleep(max(0.0, 0.05 - (time.monotonic() - begun)))
+
+
+def cookie(session, name, path_part):
+    return next((c.value for c in session.cookies if c.name == name and path_part in (c.path or "")), "")
+
+
+def idle_student_memory(container, hub, student):
+    """RSS of one student's unit (server + one idle kernel), in MB, read on the box."""
+    headers = {"X-XSRFToken": cookie(student.session, "_xsrf", f"/user/{student.name}")}
+    student.session.post(f"{hub}/user/{student.name}/api/kernels", json={"name": "python3"},
+                         headers=headers, timeout=60)
+    time.sleep(15)  # let the kernel settle
+    unit = f"jupyter-{student.name}-singleuser.service"
+    script = (
+        f"cg=$(systemctl show -p ControlGroup --value {unit}); "
+        "cat /sys/fs/cgroup/systemd$cg/cgroup.procs /sys/fs/cgroup$cg/cgroup.procs 2>/dev/null "
+        "| sort -u | while read p; do awk '/VmRSS/ {print $2}' /proc/$p/status; done"
+    )
+    out = subprocess.run(["docker", "exec", container, "sh", "-c", script],
+                         capture_output=True, text=True).stdout.split()
+    return sum(int(kb) for kb in out) / 1024 if out else float("nan")
+
+
+def stop_servers(hub, students):
+    for student in students:
+        headers = {"X-XSRFToken": cookie(student.session, "_xsrf", "/hub")}
+        student.session.delete(f"{hub}/hub/api/users/{student.name}/server", headers=headers, timeout=60)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("-n", type=int, default=30)
+    parser.add_argument("--servers", action="store_true", help="also start every student's server")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds a server may take")
+    parser.add_argument("--container", help="the box's container, to measure an idle student's memory")
+    args = parser.parse_args()
+    if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$", args.url):
+        parser.error("--url must be a loopback address: benchmarks talk only to this machine")
+    hub = f"{args.url}/jupyterhub"
+    run = secrets.token_hex(2)
+    students = [Student(hub, f"bench{run}n{i:02d}") for i in range(args.n)]
+
+    for student in students:
+        student.sign_up()
+
+    stop, latencies = threading.Event(), []
+    prober = threading.Thread(target=probe, args=(hub, stop, latencies), daemon=True)
+    prober.start()
+    time.sleep(1)
+    barrier = threading.Barrier(len(students))
+
+    def lesson(student):
+        barrier.wait()
+        start = time.monotonic()
+        if student.log_in(start) and args.servers:
+            student.start_server(start, args.timeout)
+
+    threads = [threading.Thread(target=lesson, args=(s,)) for s in students]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    prober.join()
+
+    logins = [s.login_seconds for s in students if s.login_seconds is not None]
+    readies = [s.ready_seconds for s in students if s.ready_seconds is not None]
+    errors = [f"{s.name}: {e}" for s in students for e in s.errors]
+    print(f"students: {args.n}  mode: {'login + servers' if args.servers else 'login only'}")
+    print(f"login   p50 {percentile(logins, .5):6.2f} s   p95 {percentile(logins, .95):6.2f} s")
+    if args.servers:
+        print(f"ready   p50 {percentile(readies, .5):6.2f} s   p95 {percentile(readies, .95):6.2f} s"
+              f"   ready {len(readies)}/{args.n}")
+    print(f"errors  {len(errors)}")
+    for error in errors[:10]:
+        print(f"  {error}")
+    ms = [1000 * x for x in latencies]
+    print(f"probe   p50 {percentile(ms, .5):6.0f} ms  p95 {percentile(ms, .95):6.0f} ms"
+          f"  max {max(ms):6.0f} ms  ({len(ms)} requests)")
+    if args.container and args.servers and readies:
+        ready_student = next(s for s in students if s.ready_seconds is not None)
+        print(f"idle student (server + 1 kernel): {idle_student_memory(args.container, hub, ready_student):.0f} MB")
+    if args.servers:
+        stop_servers(hub, students)
+
+
+if __name__ == "__main__":
+    main()
