@@ -70,6 +70,9 @@ class Student:
             self.errors.append(f"spawn answered {answer.status_code}")
             return
         deadline = start + timeout
+        # Between "started" and "route added" the model briefly shows no server
+        # and no pending spawn: only a state that lasts 3 s is a failure.
+        seen_gone = 0
         while time.monotonic() < deadline:
             model = self.session.get(f"{self.hub}/hub/api/user", timeout=30).json()
             server = model.get("servers", {}).get("")
@@ -80,7 +83,8 @@ class Student:
                 else:
                     self.errors.append(f"lab answered {lab.status_code}")
                 return
-            if not server and not model.get("pending"):
+            seen_gone = seen_gone + 1 if not server and not model.get("pending") else 0
+            if seen_gone >= 6:
                 self.errors.append("the server failed to start")
                 return
             time.sleep(0.5)
