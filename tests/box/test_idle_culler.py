@@ -1,0 +1,36 @@
+"""The idle culler stops a server nobody uses (with a short timeout, set through
+the playbook for this test), and the student's files stay."""
+
+import time
+
+import pytest
+from conftest import new_student_name
+from lab import new_notebook, new_student, open_lab, run_cell
+from playbook import run_site
+
+REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
+
+
+@pytest.fixture
+def short_idle_timeout(host):
+    if host.file(REBUILT_MARK).exists:
+        pytest.skip("the culler was checked in the first verify pass")
+    run_site(jupyterhub_idle_timeout=30)
+    yield
+    run_site()
+
+
+def test_an_idle_server_is_stopped_and_its_files_stay(short_idle_timeout, host, page):
+    name = new_student_name("idle")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    run_cell(page, "print(open('notes.txt', 'w').write('kept'))")
+    page.context.close()  # the student walks away
+
+    unit = host.service(f"jupyter-{name}-singleuser.service")
+    deadline = time.monotonic() + 180
+    while unit.is_running and time.monotonic() < deadline:
+        time.sleep(5)
+    assert not unit.is_running, "the idle server was not stopped within 180 s"
+    assert host.file(f"/var/lib/private/{name}/notes.txt").content_string == "kept"
