@@ -11,7 +11,6 @@
   changed works at once.
 """
 
-import asyncio
 from datetime import datetime
 
 from nativeauthenticator import NativeAuthenticator
@@ -98,10 +97,7 @@ class ClassroomAuthenticator(NativeAuthenticator):
         self.db.refresh(info)
         if self.allowed_failed_logins and self.is_blocked(username):
             return None
-        loop = asyncio.get_running_loop()
-        password_ok = await loop.run_in_executor(
-            None, passwords.check_password, data["password"], info.password
-        )
+        password_ok = await passwords.check_password_off_loop(data["password"], info.password)
         checks = [password_ok, info.is_authorized]
         if info.has_2fa:
             checks.append(info.is_valid_token(data.get("2fa")))

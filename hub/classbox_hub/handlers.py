@@ -6,8 +6,6 @@ password checks run in a worker thread. /hub/students is new: the teacher's
 list of accounts, one click from the nav bar, with a reset link for each.
 """
 
-import asyncio
-
 from jupyterhub.scopes import needs_scope
 from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
@@ -17,10 +15,7 @@ from . import passwords, rules
 
 
 async def password_matches(info: UserInfo | None, password: str) -> bool:
-    if info is None:
-        return False
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, passwords.check_password, password, info.password)
+    return info is not None and await passwords.check_password_off_loop(password, info.password)
 
 
 class SignUpHandler(native.SignUpHandler):
@@ -54,25 +49,23 @@ class LoginHandler(native.LoginHandler):
         data["username"] = username
         data.setdefault("password", "")
 
-        seconds_left = self.authenticator.lockout_seconds_left(username)
-        if seconds_left:
-            error = rules.lockout_message(username, seconds_left)
-        else:
+        # A locked-out name is not even tried; a failed try may lock it out.
+        if not self.authenticator.lockout_seconds_left(username):
             user = await self.login_user(data)
             if user:
                 self._jupyterhub_user = user
                 self.redirect(self.get_next_url(user))
                 return
-            seconds_left = self.authenticator.lockout_seconds_left(username)
-            info = self.authenticator.get_user(username)
-            if seconds_left:
-                error = rules.lockout_message(username, seconds_left)
-            elif info is not None and not info.is_authorized and await password_matches(
-                info, data["password"]
-            ):
-                error = rules.NOT_APPROVED
-            else:
-                error = rules.WRONG_LOGIN
+        seconds_left = self.authenticator.lockout_seconds_left(username)
+        info = self.authenticator.get_user(username)
+        if seconds_left:
+            error = rules.lockout_message(username, seconds_left)
+        elif info is not None and not info.is_authorized and await password_matches(
+            info, data["password"]
+        ):
+            error = rules.NOT_APPROVED
+        else:
+            error = rules.WRONG_LOGIN
         html = await self._render(login_error=error, username=data.get("username", ""))
         self.finish(html)
 
@@ -83,18 +76,15 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
         user = await self.get_current_user()
         info = self.authenticator.get_user(user.name)
         old = self.get_body_argument("old_password", "", strip=False)
-        problem = None
+        new_password = self.get_body_argument("new_password", "", strip=False)
         if not await password_matches(info, old):
             problem = "Your current password was not right. Please try again."
         else:
             problem = self.authenticator.password_problem(
-                self.get_body_argument("new_password", "", strip=False),
-                self.get_body_argument("new_password_confirmation", "", strip=False),
+                new_password, self.get_body_argument("new_password_confirmation", "", strip=False)
             )
         if problem is None:
-            self.authenticator.change_password(
-                user.name, self.get_body_argument("new_password", strip=False)
-            )
+            self.authenticator.change_password(user.name, new_password)
             alert, message = "alert-success", "Your password has been changed."
         else:
             alert, message = "alert-danger", problem

@@ -4,7 +4,7 @@ Each function returns one readable sentence, or None when all is well. The
 hub's pages show these sentences; nothing here raises on what a user typed.
 """
 
-from . import passwords, usernames
+from . import passwords
 
 
 def password_problem(password: str, confirmation: str, min_length: int, is_common) -> str | None:
