@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ROLES = ["base", "jupyterhub", "web", "localnet"]
+# The roles in the order playbooks/site.yml runs them.
+ROLES = [entry["role"] for entry in yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())[0]["roles"]]
 PAGE = ROOT / "docs" / "variables.md"
 
 

@@ -7,6 +7,8 @@ tests reach the box through its published port on 127.0.0.1.
 import os
 import re
 import secrets
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,21 @@ def pytest_runtest_makereport(item, call):
 
 def new_student_name(prefix="student"):
     return f"{prefix}{secrets.token_hex(3)}"
+
+
+def wait_until(check, seconds, what, every=1):
+    """Call check() until it is true; after `seconds`, fail saying what did not happen."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {seconds} s")
+        time.sleep(every)
+
+
+def hub_answers():
+    """True when the hub's API answers through nginx."""
+    try:
+        with urllib.request.urlopen(f"{HUB_URL}/hub/api", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False

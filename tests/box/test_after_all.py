@@ -1,11 +1,9 @@
 """What the other tests leave behind on the box: run last (marker after_all)."""
 
 import subprocess
-import time
-import urllib.request
 
 import pytest
-from conftest import BOX_CONTAINER, HUB_URL, new_student_name
+from conftest import BOX_CONTAINER, hub_answers, new_student_name, wait_until
 from lab import new_notebook, new_student, open_lab, run_cell
 
 pytestmark = pytest.mark.after_all
@@ -44,29 +42,12 @@ def test_idle_culler_runs_as_a_hub_service(host):
     assert host.run("grep -l jupyterhub_idle_culler /proc/[0-9]*/cmdline").rc == 0
 
 
-def wait_until(check, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(1)
-    raise AssertionError(f"{what} within {seconds} s")
-
-
 def systemd_is_up():
     state = subprocess.run(
         ["docker", "exec", BOX_CONTAINER, "systemctl", "is-system-running"],
         capture_output=True, text=True,
     ).stdout.strip()
     return state in ("running", "degraded")
-
-
-def hub_answers():
-    try:
-        with urllib.request.urlopen(f"{HUB_URL}/hub/api", timeout=2) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
 
 
 # Defined last in the last module: it cuts the power under everything else.

@@ -1,10 +1,8 @@
 """The idle culler stops a server nobody uses (with a short timeout, set through
 the playbook for this test), and the student's files stay."""
 
-import time
-
 import pytest
-from conftest import new_student_name
+from conftest import new_student_name, wait_until
 from lab import new_notebook, new_student, open_lab, run_cell
 from playbook import run_site
 
@@ -29,8 +27,5 @@ def test_an_idle_server_is_stopped_and_its_files_stay(short_idle_timeout, host, 
     page.context.close()  # the student walks away
 
     unit = host.service(f"jupyter-{name}-singleuser.service")
-    deadline = time.monotonic() + 180
-    while unit.is_running and time.monotonic() < deadline:
-        time.sleep(5)
-    assert not unit.is_running, "the idle server was not stopped within 180 s"
+    wait_until(lambda: not unit.is_running, 180, "the idle server was not stopped", every=5)
     assert host.file(f"/var/lib/private/{name}/notes.txt").content_string == "kept"

@@ -7,9 +7,8 @@ password.
 """
 
 import re
-import time
 
-from conftest import HUB_URL
+from conftest import HUB_URL, wait_until
 from playwright.sync_api import expect
 from lab import launcher_notebook, log_in, sign_up
 
@@ -17,13 +16,6 @@ MARK = "/root/.classbox-test-venv-rebuilt"
 NAME = "keeper"
 PASSWORD = "keeper-password-7"
 NOTEBOOK = f"/var/lib/private/{NAME}/Untitled.ipynb"
-
-
-def wait_for_file(host, path, seconds=60):
-    deadline = time.monotonic() + seconds
-    while not host.file(path).exists and time.monotonic() < deadline:
-        time.sleep(1)
-    return host.file(path).exists
 
 
 def test_account_and_files_survive_a_venv_rebuild(host, page):
@@ -42,4 +34,4 @@ def test_account_and_files_survive_a_venv_rebuild(host, page):
         notebook = launcher_notebook(page)
         expect(notebook).to_be_visible(timeout=120_000)
         notebook.click()
-        assert wait_for_file(host, NOTEBOOK), f"{NOTEBOOK} was not created"
+        wait_until(lambda: host.file(NOTEBOOK).exists, 60, f"{NOTEBOOK} was not created")

@@ -1,23 +1,12 @@
 """Restarting the hub never costs a student their session, nor a 500 page."""
 
-import time
-import urllib.request
-
-from conftest import HUB_URL, new_student_name
+from conftest import hub_answers, new_student_name, wait_until
 from lab import new_notebook, new_student, open_lab, run_cell
 
 
 def restart_hub(host):
     host.check_output("systemctl restart jupyterhub.service")
-    for _ in range(60):
-        try:
-            with urllib.request.urlopen(f"{HUB_URL}/hub/api", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise AssertionError("the hub did not answer within 60 s of its restart")
+    wait_until(hub_answers, 60, "the hub did not answer after its restart")
 
 
 def test_a_notebook_keeps_running_while_the_hub_restarts(host, page):
