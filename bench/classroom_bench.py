@@ -107,7 +107,12 @@ def cookie(session, name, path_part):
 
 
 def idle_student_memory(container, hub, student):
-    """RSS of one student's unit (server + one idle kernel), in MB, read on the box."""
+    """RSS and PSS of one student's unit (server + one idle kernel), in MB, read on the box.
+
+    RSS counts the pages of Python and its libraries in full in every process;
+    PSS splits each shared page among the processes that map it, so the PSS of
+    all processes adds up to the memory in use.
+    """
     headers = {"X-XSRFToken": cookie(student.session, "_xsrf", f"/user/{student.name}")}
     student.session.post(f"{hub}/user/{student.name}/api/kernels", json={"name": "python3"},
                          headers=headers, timeout=60)
@@ -116,11 +121,14 @@ def idle_student_memory(container, hub, student):
     script = (
         f"cg=$(systemctl show -p ControlGroup --value {unit}); "
         "cat /sys/fs/cgroup/systemd$cg/cgroup.procs /sys/fs/cgroup$cg/cgroup.procs 2>/dev/null "
-        "| sort -u | while read p; do awk '/VmRSS/ {print $2}' /proc/$p/status; done"
+        "| sort -u | while read p; do awk '/^(Rss|Pss):/ {print $1, $2}' /proc/$p/smaps_rollup; done"
     )
     out = subprocess.run(["docker", "exec", container, "sh", "-c", script],
-                         capture_output=True, text=True).stdout.split()
-    return sum(int(kb) for kb in out) / 1024 if out else float("nan")
+                         capture_output=True, text=True).stdout.split("\n")
+    kinds = [line.split() for line in out if line.strip()]
+    rss = sum(int(kb) for kind, kb in kinds if kind == "Rss:") / 1024
+    pss = sum(int(kb) for kind, kb in kinds if kind == "Pss:") / 1024
+    return (rss, pss) if kinds else (float("nan"), float("nan"))
 
 
 def stop_servers(hub, students):
@@ -182,7 +190,9 @@ def main():
           f"  max {max(ms):6.0f} ms  ({len(ms)} requests)")
     if args.container and args.servers and readies:
         ready_student = next(s for s in students if s.ready_seconds is not None)
-        print(f"idle student (server + 1 kernel): {idle_student_memory(args.container, hub, ready_student):.0f} MB")
+        rss, pss = idle_student_memory(args.container, hub, ready_student)
+        print(f"idle student (server + 1 kernel): RSS {rss:.0f} MB, PSS {pss:.0f} MB"
+              f" (with {len(readies)} servers running)")
     if args.servers:
         stop_servers(hub, students)
 

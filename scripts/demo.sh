@@ -4,13 +4,15 @@
 # re-provisions it; `scripts/demo.sh down` (make demo-down) removes it.
 #   BOX_PORT            the local port of http://localhost:<port>/jupyterhub/ (8080)
 #   BOX_ADMIN_PASSWORD  the admin's password (made once and kept in .demo/ otherwise)
+#   BOX_NAME, BOX_STATE_DIR  another box beside the demo box (the backup test's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NAME=classbox-demo
+NAME=${BOX_NAME:-classbox-demo}
 IMAGE=${BOX_IMAGE:-classbox/debian12-systemd:bookworm}
 PORT=${BOX_PORT:-8080}
-STATE=.demo
+STATE=${BOX_STATE_DIR:-.demo}
+export BOX_NAME=$NAME  # inventory/demo reaches the container by this name
 
 case "${1:-up}" in
   down)

@@ -12,8 +12,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-# The roles in the order playbooks/site.yml runs them.
-ROLES = [entry["role"] for entry in yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())[0]["roles"]]
+# The roles in the order playbooks/site.yml runs them, then the others (backup).
+SITE_ROLES = [entry["role"] for entry in yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())[0]["roles"]]
+ROLES = SITE_ROLES + sorted(p.name for p in (ROOT / "roles").iterdir() if p.name not in SITE_ROLES)
 PAGE = ROOT / "docs" / "variables.md"
 
 
@@ -38,20 +39,28 @@ def render() -> str:
     ]
     for role in ROLES:
         spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
-        main = spec["argument_specs"]["main"]
         defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
-        out += [f"## Role `{role}`", "", describe(main.get("description", main["short_description"])), ""]
-        out += ["| variable | type | default | what it does |", "| --- | --- | --- | --- |"]
-        for name, option in main["options"].items():
-            if option.get("required"):
-                default = "**required**"
-            elif name in defaults:
-                default = f"`{cell(yaml.safe_dump(defaults[name], default_flow_style=True).strip().removesuffix('...').strip())}`"
-            else:
-                default = ""
-            out.append(f"| `{name}` | {option.get('type', 'str')} | {default} | {describe(option['description'])} |")
-        out.append("")
+        out += [f"## Role `{role}`", ""]
+        for entry, options in spec["argument_specs"].items():
+            if entry != "main":
+                out += [f"### `{entry}` (`tasks_from: {entry}`)", ""]
+            out += [describe(options.get("description", options["short_description"])), ""]
+            out += table(options["options"], defaults)
     return "\n".join(out)
+
+
+def table(options, defaults) -> list[str]:
+    out = ["| variable | type | default | what it does |", "| --- | --- | --- | --- |"]
+    for name, option in options.items():
+        if option.get("required"):
+            default = "**required**"
+        elif name in defaults:
+            default = f"`{cell(yaml.safe_dump(defaults[name], default_flow_style=True).strip().removesuffix('...').strip())}`"
+        else:
+            default = ""
+        out.append(f"| `{name}` | {option.get('type', 'str')} | {default} | {describe(option['description'])} |")
+    out.append("")
+    return out
 
 
 def main() -> int:

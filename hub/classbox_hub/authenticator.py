@@ -5,8 +5,8 @@
   those accounts);
 - passwords longer than bcrypt accepts are refused at signup and fail at
   login, instead of a server error;
-- the bcrypt check runs in a worker thread, so one login does not stall the
-  hub for every other student;
+- bcrypt (the check at login, the hash at signup and password change) runs
+  in worker threads, so one student does not stall the hub for all others;
 - the stored hash is re-read at every login, so a password the playbook
   changed works at once.
 """
@@ -14,6 +14,7 @@
 from datetime import datetime
 
 from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.orm import UserInfo
 from traitlets import Set, Unicode
 
 from . import handlers, passwords, rules, usernames
@@ -84,10 +85,32 @@ class ClassroomAuthenticator(NativeAuthenticator):
     def is_password_strong(self, password):
         return not passwords.too_long(password) and super().is_password_strong(password)
 
-    def create_user(self, username, password, **kwargs):
-        if self.normalize_username(username) in self.admin_users:
+    async def sign_up(self, username, password):
+        """A new account, or None when the name or password is refused.
+
+        NativeAuthenticator's create_user, with the hash made off the event loop.
+        """
+        username = self.normalize_username(username)
+        if (
+            not self.enable_signup
+            or self.signup_problem(username)
+            or self.password_problem(password, password)
+        ):
             return None
-        return super().create_user(username, password, **kwargs)
+        hashed = await passwords.hash_password_off_loop(password)
+        if self.user_exists(username):  # taken by someone else meanwhile
+            return None
+        info = UserInfo(username=username, password=hashed, is_authorized=bool(self.open_signup))
+        self.db.add(info)
+        self.db.commit()
+        return info
+
+    async def set_password(self, username, password):
+        """NativeAuthenticator's change_password, with the hash made off the event loop."""
+        hashed = await passwords.hash_password_off_loop(password)
+        info = self.get_user(username)
+        info.password = hashed
+        self.db.commit()
 
     async def authenticate(self, handler, data):
         username = self.normalize_username(data["username"])

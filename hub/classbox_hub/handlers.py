@@ -2,7 +2,7 @@
 
 They replace NativeAuthenticator's handlers at the same URLs: every refusal
 says why in a sentence (see `rules`), no input raises a server error, and
-password checks run in a worker thread. /hub/students is new: the teacher's
+bcrypt runs in worker threads. /hub/students is new: the teacher's
 list of accounts, one click from the nav bar, with a reset link for each.
 """
 
@@ -28,18 +28,27 @@ class SignUpHandler(native.SignUpHandler):
             raise web.HTTPError(404)
         raw_name = self.get_body_argument("username", "", strip=False)
         username = self.authenticator.normalize_username(raw_name)
+        password = self.get_body_argument("signup_password", "", strip=False)
         problem = self.authenticator.signup_problem(username) or self.authenticator.password_problem(
-            self.get_body_argument("signup_password", "", strip=False),
-            self.get_body_argument("signup_password_confirmation", "", strip=False),
+            password, self.get_body_argument("signup_password_confirmation", "", strip=False)
         )
-        if problem:
+        info = None if problem else await self.authenticator.sign_up(username, password)
+        if info is None:
+            # the name may have been taken while the password was hashed
+            problem = problem or self.authenticator.signup_problem(username) or "Please try again."
             self.log.info("Signup refused for %r: %s", raw_name[:64], problem)
-            html = await self.render_template(
-                "signup.html", result_message=problem, alert="alert-danger", username=raw_name
-            )
-            self.finish(html)
-            return
-        await super().post()
+            alert, message = "alert-danger", problem
+        elif info.is_authorized:
+            # The hub's own user too: the teacher sees the student in the Admin
+            # page at once, and the first login is as light as any other.
+            self.user_from_username(username)
+            alert, message = "alert-success", rules.SIGNED_UP
+        else:
+            alert, message = "alert-info", rules.AWAITING_APPROVAL
+        html = await self.render_template(
+            "signup.html", result_message=message, alert=alert, username=raw_name if problem else ""
+        )
+        self.finish(html)
 
 
 class LoginHandler(native.LoginHandler):
@@ -84,7 +93,7 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
                 new_password, self.get_body_argument("new_password_confirmation", "", strip=False)
             )
         if problem is None:
-            self.authenticator.change_password(user.name, new_password)
+            await self.authenticator.set_password(user.name, new_password)
             alert, message = "alert-success", "Your password has been changed."
         else:
             alert, message = "alert-danger", problem
@@ -104,7 +113,7 @@ class ChangePasswordAdminHandler(native.ChangePasswordAdminHandler):
             new_password, self.get_body_argument("new_password_confirmation", "", strip=False)
         )
         if problem is None:
-            self.authenticator.change_password(user_name, new_password)
+            await self.authenticator.set_password(user_name, new_password)
             self.authenticator.successful_login(user_name)  # lift a lockout too
             alert = "alert-success"
             message = (

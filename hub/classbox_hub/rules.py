@@ -41,5 +41,10 @@ def lockout_message(username: str, seconds_left: float) -> str:
     )
 
 
+SIGNED_UP = "The signup was successful! You can now log in with your username and password."
+AWAITING_APPROVAL = (
+    "Your account was created and sent to the admin (your teacher) for approval. "
+    "You can log in once they have approved it."
+)
 WRONG_LOGIN = "Wrong username or password. Check both and try again (usernames are lowercase)."
 NOT_APPROVED = "Your account is waiting for your teacher's approval. Try again once they have approved it."

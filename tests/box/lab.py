@@ -19,10 +19,10 @@ def sign_up(page, username, password=PASSWORD, confirmation=None):
     return answer.value.status, page.locator(".alert")
 
 
-def log_in(page, username, password=PASSWORD):
+def log_in(page, username, password=PASSWORD, hub=HUB_URL):
     """Log in from a clean session; returns the HTTP status of the answer."""
     page.context.clear_cookies()
-    page.goto(f"{HUB_URL}/hub/login")
+    page.goto(f"{hub}/hub/login")
     page.fill("#username_input", username)
     page.fill("#password_input", password)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
@@ -40,9 +40,9 @@ def new_student(page, username, password=PASSWORD):
     expect(alert).to_contain_text("The signup was successful")
 
 
-def open_lab(page, username, password=PASSWORD):
+def open_lab(page, username, password=PASSWORD, hub=HUB_URL):
     """Log in and wait for JupyterLab (a returning student finds their last tabs)."""
-    log_in(page, username, password)
+    log_in(page, username, password, hub)
     expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{username}/lab"), timeout=120_000)
     expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=120_000)
     expect(page.locator('[data-command="launcher:create"]').first).to_be_visible(timeout=120_000)

@@ -1,4 +1,4 @@
-"""Run the real playbooks/site.yml against the box under test."""
+"""Run the real playbooks against the box under test (or another box)."""
 
 import json
 import os
@@ -11,15 +11,20 @@ PROJECT = Path(__file__).resolve().parents[2]
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get("BOX_INVENTORY")
 
 
-def run_site(check=True, **extra_vars):
-    """ansible-playbook site.yml with extra vars; returns the finished process."""
-    if not INVENTORY:
+def run_playbook(name, inventory=None, check=True, env=None, **extra_vars):
+    """ansible-playbook playbooks/<name> with extra vars; returns the finished process."""
+    inventory = inventory or INVENTORY
+    if not inventory:
         pytest.skip("needs the box's inventory: run under molecule, or set BOX_INVENTORY")
     return subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, "playbooks/site.yml", "-e", json.dumps(extra_vars)],
+        ["ansible-playbook", "-i", str(inventory), f"playbooks/{name}", "-e", json.dumps(extra_vars)],
         cwd=PROJECT,
         check=check,
         capture_output=True,
         text=True,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
     )
+
+
+def run_site(check=True, **extra_vars):
+    return run_playbook("site.yml", check=check, **extra_vars)

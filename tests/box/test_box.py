@@ -95,3 +95,28 @@ def test_venv_packages_are_the_pinned_ones(host):
     frozen = host.check_output(f"{VENV_HOME}/venv/bin/pip freeze --exclude-editable")
     for pin in ["jupyterhub==5.5.4", "jupyterhub-nativeauthenticator==1.3.0", "bcrypt==5.0.0"]:
         assert pin in frozen.splitlines()
+
+
+def test_hub_database_is_in_write_ahead_log_mode(host):
+    mode = host.check_output(
+        "python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+        f".execute(\"PRAGMA journal_mode\").fetchone()[0])' {STATE}/jupyterhub.sqlite"
+    )
+    assert mode == "wal"
+
+
+def test_students_servers_share_a_slice_that_weighs_as_much_as_the_system(host):
+    assert host.check_output("systemctl show -p CPUWeight --value classroom.slice") == "100"
+    assert "classroom.slice" in host.file("/etc/jupyterhub/jupyterhub_config.py").content_string
+
+
+def test_jupyterlab_reads_the_offline_settings(host):
+    """The settings file is one JupyterLab reads (jupyter_server_config.d is not)."""
+    script = (
+        "from jupyter_server.serverapp import ServerApp; "
+        "app = ServerApp(); app.initialize(argv=[], find_extensions=False); "
+        "import json; print(json.dumps(app.config['LabApp']))"
+    )
+    settings = json.loads(host.check_output(f"{VENV_HOME}/venv/bin/python -c \"{script}\" 2>/dev/null"))
+    assert settings["news_url"] is None
+    assert settings["extension_manager"] == "readonly"

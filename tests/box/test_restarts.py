@@ -15,6 +15,10 @@ def test_a_notebook_keeps_running_while_the_hub_restarts(host, page):
     open_lab(page, name)
     new_notebook(page)
     assert run_cell(page, "x = 20; print(x + 1)").strip() == "21"
+    # the class shares classroom.slice; Node.js (the proxy's) is hidden from it
+    unit = f"jupyter-{name}-singleuser.service"
+    assert host.check_output(f"systemctl show -p Slice --value {unit}") == "classroom.slice"
+    assert run_cell(page, "import shutil; print(shutil.which('node'))").strip() == "None"
     restart_hub(host)
     # same kernel, same variables: the proxy kept the route, the server kept running
     assert run_cell(page, "print(x * 2)").strip() == "40"
