@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup test lint unit molecule bench
+.PHONY: demo demo-down setup test lint unit molecule bench bench-stock
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -35,3 +35,8 @@ molecule:
 bench:  ## Class start on the demo box: N students log in at once, then log in and start servers
 	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N)
 	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N) --servers --container classbox-demo
+
+bench-stock:  ## The same, against a box set up as the usual guides do it (classbox-stock, port 8090)
+	bench/stock/box.sh
+	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N)
+	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N) --servers --container classbox-stock

@@ -14,14 +14,16 @@ PORT=${BOX_PORT:-8080}
 STATE=${BOX_STATE_DIR:-.demo}
 export BOX_NAME=$NAME  # inventory/demo reaches the container by this name
 
-case "${1:-up}" in
+ACTION=${1:-up}
+shift || true  # the rest goes to ansible-playbook (for example -e name=value)
+case "$ACTION" in
   down)
     docker rm -f "$NAME" >/dev/null 2>&1 && echo "Removed the demo box." || echo "No demo box to remove."
     rm -rf "$STATE"
     exit 0
     ;;
   up) ;;
-  *) echo "usage: $0 [up|down]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up [ansible-playbook options]|down]" >&2; exit 2 ;;
 esac
 
 scripts/setup-host.sh
@@ -61,7 +63,7 @@ for _ in $(seq 30); do
 done
 
 echo "==> Provisioning the demo box with playbooks/site.yml"
-.venv/bin/ansible-playbook -i inventory/demo/hosts.yml playbooks/site.yml
+.venv/bin/ansible-playbook -i inventory/demo/hosts.yml playbooks/site.yml "$@"
 
 cat <<MSG
 
