@@ -1,6 +1,7 @@
 """The provisioned box, checked from inside with testinfra."""
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -120,3 +121,23 @@ def test_jupyterlab_reads_the_offline_settings(host):
     settings = json.loads(host.check_output(f"{VENV_HOME}/venv/bin/python -c \"{script}\" 2>/dev/null"))
     assert settings["news_url"] is None
     assert settings["extension_manager"] == "readonly"
+
+
+def test_the_journal_is_kept_within_its_limit_and_across_reboots(host):
+    config = host.check_output("systemd-analyze cat-config systemd/journald.conf")
+    assert "Storage=persistent" in config
+    assert "SystemMaxUse=64M" in config
+    assert host.file("/var/log/journal").is_directory
+
+
+def test_the_clock_is_saved_for_the_next_boot(host):
+    assert host.service("fake-hwclock").is_enabled
+    assert host.check_output("systemctl is-active fake-hwclock-save.timer") == "active"
+    host.check_output("systemctl start fake-hwclock-save.service")
+    saved = datetime.strptime(host.file("/etc/fake-hwclock.data").content_string.strip(), "%Y-%m-%d %H:%M:%S")
+    now = datetime.strptime(host.check_output("date -u '+%Y-%m-%d %H:%M:%S'"), "%Y-%m-%d %H:%M:%S")
+    assert abs((now - saved).total_seconds()) < 60
+
+
+def test_nginx_writes_its_access_log_in_batches(host):
+    assert "access.log combined buffer=64k" in host.file("/etc/nginx/nginx.conf").content_string

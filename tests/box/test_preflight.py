@@ -32,3 +32,13 @@ def test_bad_value_stops_the_playbook_at_the_start(bad, says):
     assert FIRST_CHANGE not in output
     for secret in ("short7!", "ü" * 40):
         assert secret not in output, "a password was printed"
+
+
+def test_a_class_too_big_for_the_memory_and_a_nearly_full_disk_are_warned_about():
+    # Warnings do not stop the playbook; the bad web_port after them does, before any change.
+    run = run_site(check=False, jupyterhub_class_size=100000, base_min_free_space_mb=10**9, web_port=0)
+    output = run.stdout + run.stderr
+    assert "WARNING: this box has" in output and "jupyterhub_class_size is 100000" in output
+    assert "WARNING: only" in output and "base_min_free_space_mb" in output
+    assert "web_port must be a port number" in output
+    assert FIRST_CHANGE not in output

@@ -1,0 +1,34 @@
+"""The box works with no internet: a student's pages ask nothing of any other host."""
+
+import re
+from urllib.parse import urlsplit
+
+from conftest import BOX_URL, HUB_URL, new_student_name
+from lab import PASSWORD, new_notebook, new_student, open_lab, run_cell
+from playwright.sync_api import expect
+
+
+def test_a_whole_student_session_requests_nothing_from_outside_the_box(page):
+    requested = []
+    page.context.on("request", lambda request: requested.append(request.url))
+    page.on("websocket", lambda socket: requested.append(socket.url))
+
+    page.goto(f"{BOX_URL}/")
+    name = new_student_name("off")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    assert run_cell(page, "print(6 * 7)").strip() == "42"
+    page.goto(f"{HUB_URL}/hub/home")
+    page.get_by_role("link", name="Change password").click()
+    page.fill("#old_password_input", PASSWORD)
+    page.fill("#new_password_input", "quiet-heron-31")
+    page.fill("#new_password_confirmation_input", "quiet-heron-31")
+    page.locator("input[type=submit]").click()
+    expect(page.locator(".alert")).to_contain_text("Your password has been changed")
+
+    box = urlsplit(BOX_URL).netloc
+    hosts = {urlsplit(url).netloc for url in requested if not re.match(r"(data|blob):", url)}
+    assert len(requested) > 50, f"only {len(requested)} requests were recorded"
+    assert any(url.startswith(("ws://", "wss://")) for url in requested), "no kernel websocket seen"
+    assert hosts == {box}, f"requests left the box for {sorted(hosts - {box})}"
