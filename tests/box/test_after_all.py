@@ -3,7 +3,7 @@
 import subprocess
 
 import pytest
-from conftest import BOX_CONTAINER, hub_answers, new_student_name, wait_until
+from conftest import BOX_CONTAINER, HUB_URL, hub_answers, new_student_name, wait_until
 from lab import new_notebook, new_student, open_lab, run_cell
 
 pytestmark = pytest.mark.after_all
@@ -48,6 +48,29 @@ def systemd_is_up():
         capture_output=True, text=True,
     ).stdout.strip()
     return state in ("running", "degraded")
+
+
+def test_a_reboot_brings_every_service_account_and_file_back(host, page):
+    name = new_student_name("rbt")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    run_cell(page, "print(open('before-the-reboot.txt', 'w').write('still here'))")
+    marker = f"before the reboot {name}"
+    host.check_output(f"logger -t classbox-test '{marker}' && journalctl --flush")
+
+    # docker restart sends the stop signal (RTMIN+3): systemd shuts down cleanly
+    subprocess.run(["docker", "restart", BOX_CONTAINER], check=True, capture_output=True)
+    wait_until(systemd_is_up, 120, "systemd did not finish booting")
+    wait_until(hub_answers, 120, "the hub did not answer through nginx")
+
+    for service in ("jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"):
+        assert host.service(service).is_running, service
+    # what was logged before the reboot is still there (Storage=persistent)
+    assert marker in host.check_output("journalctl -t classbox-test --no-pager -o cat")
+    open_lab(page, name)
+    answer = page.request.get(f"{HUB_URL}/user/{name}/api/contents/before-the-reboot.txt?content=1")
+    assert answer.ok and answer.json()["content"] == "still here"
 
 
 # Defined last in the last module: it cuts the power under everything else.
