@@ -47,7 +47,7 @@ if [ -z "$(docker ps -aq --filter "name=^${NAME}$")" ]; then
   echo "==> Starting the demo box ($NAME) on 127.0.0.1:$PORT"
   # RTMIN+3 is how systemd as PID 1 is asked to shut down (docker stop)
   docker run -d --name "$NAME" --hostname box --stop-signal RTMIN+3 \
-    --cap-add SYS_ADMIN \
+    --cap-add SYS_ADMIN --cap-add NET_ADMIN \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \

@@ -4,24 +4,12 @@ import json
 from datetime import datetime
 
 import pytest
+from probes import DNS_QUERY
 
 SERVICES = ["jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"]
 STATE = "/var/lib/jupyterhub"
 VENV_HOME = "/opt/jupyterhub"
 
-# A DNS A query for a name, sent to the box's own dnsmasq from inside the box.
-DNS_QUERY = r"""
-import socket, struct, sys
-name = sys.argv[1]
-question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
-packet = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-s.sendto(packet, ("127.0.0.1", 53))
-reply = s.recv(512)
-answers = struct.unpack(">H", reply[6:8])[0]
-print(socket.inet_ntoa(reply[-4:]) if answers else "NXDOMAIN")
-"""
 
 
 @pytest.mark.parametrize("name", SERVICES)
