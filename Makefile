@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup test lint unit molecule bench bench-stock
+.PHONY: demo demo-down setup test lint unit wheels molecule bench bench-stock
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -17,7 +17,7 @@ demo-down:  ## Remove the local demo box
 setup:  ## Install what the tests need (Docker engine, Chromium, venvs, base image)
 	scripts/setup-host.sh --tests
 
-test: setup lint unit molecule  ## The whole default test suite
+test: setup lint unit wheels molecule  ## The whole default test suite
 
 lint:
 	yamllint --strict .
@@ -26,6 +26,9 @@ lint:
 
 unit:
 	cd hub && PYTHONDONTWRITEBYTECODE=1 ../$(HUBVENV)/bin/python -m pytest -p no:cacheprovider ../tests/unit
+
+wheels:  ## Every pinned package has a wheel for amd64 and arm64 (asks PyPI)
+	python scripts/check-wheels.py
 
 # Each test run gets its own admin password unless one is given.
 molecule:

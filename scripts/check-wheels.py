@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Check that every pinned package of the hub's venv installs from a wheel.
+
+The box installs with `pip --only-binary=:all:`: nothing is compiled there (a
+Raspberry Pi would take many minutes per package). This asks PyPI, for each
+pin of roles/jupyterhub/files/requirements.txt, whether a wheel fits Debian 12's
+CPython 3.11 (glibc 2.36) on amd64 and on arm64, or whether one is in
+roles/jupyterhub/files/wheels/. Exits 1 naming every package without one.
+"""
+
+import json
+import sys
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from packaging.tags import compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion
+
+ROOT = Path(__file__).resolve().parent.parent
+PINS = ROOT / "roles" / "jupyterhub" / "files" / "requirements.txt"
+LOCAL_WHEELS = ROOT / "roles" / "jupyterhub" / "files" / "wheels"
+PYTHON = (3, 11)
+GLIBC_MINOR = 36  # Debian 12 bookworm
+ARCHITECTURES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def platforms(machine: str) -> list[str]:
+    names = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MINOR, 16, -1)]
+    names.append(f"manylinux2014_{machine}")
+    if machine == "x86_64":
+        names += ["manylinux2010_x86_64", "manylinux1_x86_64"]
+    return names + [f"linux_{machine}"]
+
+
+def supported_tags(machine: str) -> set:
+    plats = platforms(machine)
+    return set(cpython_tags(PYTHON, abis=["cp311"], platforms=plats)) | set(
+        compatible_tags(PYTHON, interpreter="cp311", platforms=plats)
+    )
+
+
+def pins() -> list[tuple[str, str]]:
+    lines = PINS.read_text().splitlines()
+    return [tuple(line.split("==", 1)) for line in lines if line and line[0].isalnum() and "==" in line]
+
+
+def wheel_files(name: str) -> list[str]:
+    """Every wheel PyPI has of `name` (the simple index, as JSON)."""
+    request = urllib.request.Request(
+        f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        project = json.load(answer)
+    return [f["filename"] for f in project["files"] if f["filename"].endswith(".whl")]
+
+
+def main() -> int:
+    wanted = {arch: supported_tags(machine) for arch, machine in ARCHITECTURES.items()}
+    local = [path.name for path in LOCAL_WHEELS.glob("*.whl")]
+    pinned = pins()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        published = dict(zip(pinned, pool.map(lambda pin: wheel_files(pin[0]), pinned)))
+    missing = []
+    for (name, version), files in published.items():
+        candidates = files + [f for f in local if f.lower().startswith(name.lower().replace("-", "_") + "-")]
+        tags = set()
+        for filename in candidates:
+            try:
+                _, wheel_version, _, wheel_tags = parse_wheel_filename(filename)
+            except (InvalidWheelFilename, InvalidVersion):
+                continue  # old uploads with names today's tools refuse
+            if str(wheel_version) == version:
+                tags |= set(wheel_tags)
+        for arch, supported in wanted.items():
+            if not tags & supported:
+                missing.append(f"{name}=={version} has no wheel for {arch}")
+    for line in missing:
+        print(f"check-wheels: {line} (pip would compile it on the box; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md)",
+              file=sys.stderr)
+    if not missing:
+        print(f"check-wheels: all {len(pinned)} pinned packages have wheels for {', '.join(ARCHITECTURES)}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
