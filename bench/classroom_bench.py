@@ -107,11 +107,13 @@ def cookie(session, name, path_part):
 
 
 def idle_student_memory(container, hub, student):
-    """RSS and PSS of one student's unit (server + one idle kernel), in MB, read on the box.
+    """Memory of one student's unit (server + one idle kernel), in MB, read on the box.
 
     RSS counts the pages of Python and its libraries in full in every process;
     PSS splits each shared page among the processes that map it, so the PSS of
-    all processes adds up to the memory in use.
+    all processes adds up to the memory in use. The cgroup's figure is what
+    systemd shows and what the student's memory limit counts (it includes
+    reclaimable file cache).
     """
     headers = {"X-XSRFToken": cookie(student.session, "_xsrf", f"/user/{student.name}")}
     student.session.post(f"{hub}/user/{student.name}/api/kernels", json={"name": "python3"},
@@ -121,14 +123,14 @@ def idle_student_memory(container, hub, student):
     script = (
         f"cg=$(systemctl show -p ControlGroup --value {unit}); "
         "cat /sys/fs/cgroup/systemd$cg/cgroup.procs /sys/fs/cgroup$cg/cgroup.procs 2>/dev/null "
-        "| sort -u | while read p; do awk '/^(Rss|Pss):/ {print $1, $2}' /proc/$p/smaps_rollup; done"
+        "| sort -u | while read p; do awk '/^(Rss|Pss):/ {print $1, $2}' /proc/$p/smaps_rollup; done; "
+        f"echo Cgroup: $(( $(systemctl show -p MemoryCurrent --value {unit}) / 1024 ))"
     )
     out = subprocess.run(["docker", "exec", container, "sh", "-c", script],
                          capture_output=True, text=True).stdout.split("\n")
     kinds = [line.split() for line in out if line.strip()]
-    rss = sum(int(kb) for kind, kb in kinds if kind == "Rss:") / 1024
-    pss = sum(int(kb) for kind, kb in kinds if kind == "Pss:") / 1024
-    return (rss, pss) if kinds else (float("nan"), float("nan"))
+    return {kind.rstrip(":"): sum(int(kb) for k, kb in kinds if k == kind) / 1024 if kinds else float("nan")
+            for kind in ("Rss:", "Pss:", "Cgroup:")}
 
 
 def stop_servers(hub, students):
@@ -190,9 +192,9 @@ def main():
           f"  max {max(ms):6.0f} ms  ({len(ms)} requests)")
     if args.container and args.servers and readies:
         ready_student = next(s for s in students if s.ready_seconds is not None)
-        rss, pss = idle_student_memory(args.container, hub, ready_student)
-        print(f"idle student (server + 1 kernel): RSS {rss:.0f} MB, PSS {pss:.0f} MB"
-              f" (with {len(readies)} servers running)")
+        memory = idle_student_memory(args.container, hub, ready_student)
+        print(f"idle student (server + 1 kernel): cgroup {memory['Cgroup']:.0f} MB, PSS {memory['Pss']:.0f} MB,"
+              f" RSS {memory['Rss']:.0f} MB (with {len(readies)} servers running)")
     if args.servers:
         stop_servers(hub, students)
 
