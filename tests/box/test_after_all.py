@@ -50,22 +50,31 @@ def systemd_is_up():
     return state in ("running", "degraded")
 
 
-def test_a_reboot_brings_every_service_account_and_file_back(host, page):
-    name = new_student_name("rbt")
+def student_with_a_file(page, prefix, filename):
+    """A new student who wrote `filename` ("still here") in a notebook; returns the name."""
+    name = new_student_name(prefix)
     new_student(page, name)
     open_lab(page, name)
     new_notebook(page)
-    run_cell(page, "print(open('before-the-reboot.txt', 'w').write('still here'))")
+    run_cell(page, f"print(open('{filename}', 'w').write('still here'))")
+    return name
+
+
+def every_service_comes_back(host):
+    wait_until(systemd_is_up, 120, "systemd did not finish booting")
+    wait_until(hub_answers, 120, "the hub did not answer through nginx")
+    for service in ("jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"):
+        assert host.service(service).is_running, service
+
+
+def test_a_reboot_brings_every_service_account_and_file_back(host, page):
+    name = student_with_a_file(page, "rbt", "before-the-reboot.txt")
     marker = f"before the reboot {name}"
     host.check_output(f"logger -t classbox-test '{marker}' && journalctl --flush")
 
     # docker restart sends the stop signal (RTMIN+3): systemd shuts down cleanly
     subprocess.run(["docker", "restart", BOX_CONTAINER], check=True, capture_output=True)
-    wait_until(systemd_is_up, 120, "systemd did not finish booting")
-    wait_until(hub_answers, 120, "the hub did not answer through nginx")
-
-    for service in ("jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"):
-        assert host.service(service).is_running, service
+    every_service_comes_back(host)
     # what was logged before the reboot is still there (Storage=persistent)
     assert marker in host.check_output("journalctl -t classbox-test --no-pager -o cat")
     open_lab(page, name)
@@ -75,19 +84,11 @@ def test_a_reboot_brings_every_service_account_and_file_back(host, page):
 
 # Defined last in the last module: it cuts the power under everything else.
 def test_a_power_cut_loses_no_account_and_no_file(host, page):
-    name = new_student_name("pwr")
-    new_student(page, name)
-    open_lab(page, name)
-    new_notebook(page)
-    run_cell(page, "print(open('before-the-cut.txt', 'w').write('still here'))")
+    name = student_with_a_file(page, "pwr", "before-the-cut.txt")
 
     subprocess.run(["docker", "kill", "--signal", "KILL", BOX_CONTAINER], check=True, capture_output=True)
     subprocess.run(["docker", "start", BOX_CONTAINER], check=True, capture_output=True)
-    wait_until(systemd_is_up, 120, "systemd did not finish booting")
-    wait_until(hub_answers, 120, "the hub did not answer through nginx")
-
-    for service in ("jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"):
-        assert host.service(service).is_running, service
+    every_service_comes_back(host)
     integrity = host.check_output(
         "python3 -c \"import sqlite3; "
         "print(sqlite3.connect('/var/lib/jupyterhub/jupyterhub.sqlite').execute('PRAGMA integrity_check').fetchone()[0])\""
