@@ -4,18 +4,16 @@ discards students from the Control Panel, and the playbook switches it off."""
 import re
 
 import pytest
-from conftest import HUB_URL, new_student_name
+from conftest import HUB_URL, new_student_name, only_in_the_first_pass
 from lab import log_in, login_error, sign_up
 from playbook import run_site
 from playwright.sync_api import expect
 
-REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
 
 
 @pytest.fixture
 def approval_mode(host):
-    if host.file(REBUILT_MARK).exists:
-        pytest.skip("approval mode was checked in the first verify pass")
+    only_in_the_first_pass(host, "approval mode")
     run_site(jupyterhub_signup_needs_approval=True)
     yield
     run_site(jupyterhub_signup_needs_approval=False)

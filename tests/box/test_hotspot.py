@@ -7,10 +7,10 @@ interface, the other end sits in a network namespace, the student's device.
 import json
 
 import pytest
+from conftest import only_in_the_first_pass
 from playbook import run_site
 from probes import DHCP_DISCOVER, DNS_QUERY
 
-REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
 PASSPHRASE = "secret-koala-99"
 HOTSPOT = {
     "hotspot_enabled": True,
@@ -23,8 +23,7 @@ HOTSPOT = {
 
 @pytest.fixture
 def virtual_wifi(host):
-    if host.file(REBUILT_MARK).exists:
-        pytest.skip("the hotspot was checked in the first verify pass")
+    only_in_the_first_pass(host, "the hotspot")
     host.check_output(
         "ip link add cbap0 type veth peer name cbcl0 && ip netns add cbdevice"
         " && ip link set cbcl0 netns cbdevice && ip link set cbap0 up"

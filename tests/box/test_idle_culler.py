@@ -2,17 +2,15 @@
 the playbook for this test), and the student's files stay."""
 
 import pytest
-from conftest import new_student_name, wait_until
+from conftest import new_student_name, only_in_the_first_pass, wait_until
 from lab import new_notebook, new_student, open_lab, run_cell
 from playbook import run_site
 
-REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
 
 
 @pytest.fixture
 def short_idle_timeout(host):
-    if host.file(REBUILT_MARK).exists:
-        pytest.skip("the culler was checked in the first verify pass")
+    only_in_the_first_pass(host, "the culler")
     run_site(jupyterhub_idle_timeout=30)
     yield
     run_site()

@@ -8,18 +8,17 @@ password.
 
 import re
 
-from conftest import HUB_URL, wait_until
+from conftest import HUB_URL, venv_was_rebuilt, wait_until
 from playwright.sync_api import expect
 from lab import launcher_notebook, log_in, sign_up
 
-MARK = "/root/.classbox-test-venv-rebuilt"
 NAME = "keeper"
 PASSWORD = "keeper-password-7"
 NOTEBOOK = f"/var/lib/private/{NAME}/Untitled.ipynb"
 
 
 def test_account_and_files_survive_a_venv_rebuild(host, page):
-    rebuilt = host.file(MARK).exists
+    rebuilt = venv_was_rebuilt(host)
     status, alert = sign_up(page, NAME, PASSWORD)
     assert status == 200
     if rebuilt:
