@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup test lint unit wheels molecule bench bench-stock
+.PHONY: demo demo-down setup test test-pi lint unit wheels molecule offline bench bench-stock
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -17,7 +17,7 @@ demo-down:  ## Remove the local demo box
 setup:  ## Install what the tests need (Docker engine, Chromium, venvs, base image)
 	scripts/setup-host.sh --tests
 
-test: setup lint unit wheels molecule  ## The whole default test suite
+test: setup lint unit wheels molecule offline  ## The whole default test suite
 
 lint:
 	yamllint --strict .
@@ -31,9 +31,21 @@ wheels:  ## Every pinned package has a wheel for amd64 and arm64 (asks PyPI)
 	python scripts/check-wheels.py
 
 # Each test run gets its own admin password unless one is given.
+TEST_ADMIN_PASSWORD = $${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}
+
 molecule:
-	BOX_ADMIN_PASSWORD="$${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}" \
+	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  molecule test --scenario-name default
+
+test-pi:  ## The Raspberry Pi's arm64 box under qemu emulation (builds its image the first time)
+	scripts/setup-host.sh --tests --pi
+	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
+	  molecule test --scenario-name pi
+
+offline:  ## Build the bundle, provision a box with no network from it, check it
+	BOX_ARCH=$$(dpkg --print-architecture) \
+	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
+	  molecule test --scenario-name offline
 
 bench:  ## Class start on the demo box: N students log in at once, then log in and start servers
 	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N)

@@ -2,10 +2,19 @@
 # Make this machine a control node for the classroom box: Debian packages
 # (Docker engine, mmdebstrap, Chromium), a running Docker engine, the base
 # image of the demo/test box, and the control venv (.venv); with --tests also
-# the venv of the unit tests (.venv-hub). Safe to run again: each step is
-# skipped when already done.
+# the venv of the unit tests (.venv-hub); with --pi the emulator (qemu-user
+# with binfmt) and the arm64 base image of the Raspberry Pi scenario. Safe to
+# run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tests=false pi=false
+for option in "$@"; do
+  case $option in
+    --tests) tests=true ;;
+    --pi) pi=true ;;
+    *) echo "usage: $0 [--tests] [--pi]" >&2; exit 2 ;;
+  esac
+done
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -13,6 +22,10 @@ need_debs=()
 command -v dockerd >/dev/null || need_debs+=(docker.io)
 command -v mmdebstrap >/dev/null || need_debs+=(mmdebstrap)
 command -v chromium >/dev/null || need_debs+=(chromium)
+if $pi; then
+  [ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || need_debs+=(qemu-user-static)
+  command -v update-binfmts >/dev/null || need_debs+=(binfmt-support)
+fi
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_debs+=(python3-venv)
 if [ ${#need_debs[@]} -gt 0 ]; then
   echo "==> Installing Debian packages: ${need_debs[*]}"
@@ -32,6 +45,16 @@ if ! as_root docker info >/dev/null 2>&1; then
 fi
 
 scripts/build-image.sh
+if $pi && [ "$(dpkg --print-architecture)" != arm64 ]; then
+  # arm64 programs run through qemu; 'F' in the registration lets containers use it too.
+  mountpoint -q /proc/sys/fs/binfmt_misc || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || as_root update-binfmts --enable qemu-aarch64
+  grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 \
+    || { echo "qemu-aarch64 is registered without the F flag: containers cannot use it" >&2; exit 1; }
+fi
+if $pi; then
+  BOX_ARCH=arm64 BOX_IMAGE=classbox/debian12-systemd:bookworm-arm64 scripts/build-image.sh
+fi
 
 # A venv is rebuilt when its pin file changes.
 make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
@@ -46,7 +69,7 @@ make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
   echo "$want" > "$stamp"
 }
 make_venv .venv requirements-control.txt
-[ "${1:-}" = "--tests" ] || exit 0
+$tests || exit 0
 # The unit tests run against the hub's own pinned stack, plus pytest.
 make_venv .venv-hub roles/jupyterhub/files/requirements.txt \
   "$(grep -E '^pytest==' requirements-control.txt)"

@@ -18,7 +18,16 @@ HUB_URL = f"{BOX_URL}/jupyterhub"
 # The container of the box under test, for the power-cut test.
 BOX_CONTAINER = os.environ.get("BOX_CONTAINER", "classbox-demo")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+# How much slower than a real box the box under test is (5: the Raspberry Pi
+# box under qemu emulation); the browser's waits grow by as much.
+SLOWNESS = float(os.environ.get("BOX_SLOWNESS", "1"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# A box with no network (the offline scenario) is reached through a relay
+# into its container, listening on BOX_URL's port.
+if os.environ.get("BOX_RELAY"):
+    from relay import Relay
+
+    Relay(BOX_CONTAINER, int(BOX_URL.rsplit(":", 1)[1])).start()
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,9 +46,16 @@ def admin_credentials():
     return os.environ.get("BOX_ADMIN_USER", "admin"), password
 
 
+def patient(milliseconds):
+    """A browser wait, grown for a slow box."""
+    return int(milliseconds * SLOWNESS)
+
+
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=patient(5_000))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -51,7 +67,7 @@ def person_at_a_computer(browser, request, label):
     """A fresh browser profile; a screenshot is kept when the test fails."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(patient(30_000))
     yield page
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -75,6 +91,9 @@ def other_page(browser, request):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "after_all: runs after every other test (checks what they left behind)"
+    )
+    config.addinivalue_line(
+        "markers", "smoke: the checks the offline scenario runs too (`-m smoke`)"
     )
 
 

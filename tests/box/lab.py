@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import HUB_URL
+from conftest import HUB_URL, patient
 from playwright.sync_api import expect
 
 PASSWORD = "blue-koala-42"
@@ -43,9 +43,9 @@ def new_student(page, username, password=PASSWORD):
 def open_lab(page, username, password=PASSWORD, hub=HUB_URL):
     """Log in and wait for JupyterLab (a returning student finds their last tabs)."""
     log_in(page, username, password, hub)
-    expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{username}/lab"), timeout=120_000)
-    expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=120_000)
-    expect(page.locator('[data-command="launcher:create"]').first).to_be_visible(timeout=120_000)
+    expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{username}/lab"), timeout=patient(120_000))
+    expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=patient(120_000))
+    expect(page.locator('[data-command="launcher:create"]').first).to_be_visible(timeout=patient(120_000))
 
 
 def launcher_notebook(page):
@@ -56,12 +56,12 @@ def new_notebook(page):
     """Open a new notebook from a new launcher and wait until its kernel is ready."""
     page.locator('[data-command="launcher:create"]').first.click()
     launcher_notebook(page).click()
-    expect(page.locator(".jp-Notebook .jp-Cell .cm-content").first).to_be_visible(timeout=60_000)
+    expect(page.locator(".jp-Notebook .jp-Cell .cm-content").first).to_be_visible(timeout=patient(60_000))
     # A person waits until the kernel is ready; a cell run before that is dropped.
-    expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(timeout=patient(60_000))
 
 
-def run_cell(page, code, timeout=60_000):
+def run_cell(page, code, timeout=patient(60_000)):
     """Type code into the last cell, run it, and return the text of its output."""
     if "\n" in code:  # the editor indents typed lines itself; one line keeps code intact
         code = f"exec({code!r})"

@@ -1,11 +1,15 @@
 """The box works with no internet: a student's pages ask nothing of any other host."""
 
+import os
 import re
 from urllib.parse import urlsplit
 
+import pytest
 from conftest import BOX_URL, HUB_URL, new_student_name
 from lab import PASSWORD, new_notebook, new_student, open_lab, run_cell
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.smoke
 
 
 def test_a_whole_student_session_requests_nothing_from_outside_the_box(page):
@@ -32,3 +36,15 @@ def test_a_whole_student_session_requests_nothing_from_outside_the_box(page):
     assert len(requested) > 50, f"only {len(requested)} requests were recorded"
     assert any(url.startswith(("ws://", "wss://")) for url in requested), "no kernel websocket seen"
     assert hosts == {box}, f"requests left the box for {sorted(hosts - {box})}"
+
+
+@pytest.mark.skipif(not os.environ.get("BOX_RELAY"), reason="only the offline scenario's box has no network")
+def test_the_offline_box_has_no_network_and_installed_from_the_bundle_alone(host):
+    assert host.check_output("ls /sys/class/net") == "lo"
+    # apt read the bundle's list and no mirror's
+    lists = host.check_output("ls /var/lib/apt/lists").split()
+    assert [name for name in lists if name.endswith("Packages")] == ["_var_cache_classbox_bundle_debs_._Packages"]
+    for package in ("nginx", "dnsmasq", "node-configurable-http-proxy", "fake-hwclock"):
+        assert host.package(package).is_installed
+    # every file of the bundle is on the box, intact
+    host.run_expect([0], "cd /var/cache/classbox/bundle && sha256sum --quiet --strict -c SHA256SUMS")

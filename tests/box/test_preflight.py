@@ -1,10 +1,20 @@
 """A wrong inventory value stops the playbook before anything on the box
 changes, with a message that names the value and says why."""
 
-import pytest
-from playbook import run_site
+import sys
+from pathlib import Path
 
-FIRST_CHANGE = "TASK [base : Install the common packages]"
+import pytest
+from playbook import PROJECT, run_site
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fake_bundle import make_bundle  # noqa: E402
+
+# The first task that may change the box, installing from the internet or from a bundle.
+FIRST_CHANGES = (
+    "TASK [packages : Remove an offline bundle used before",
+    "TASK [packages : Read which bundle the box holds]",
+)
 
 BAD_VALUES = [
     ({"jupyterhub_admin_password": ""}, "jupyterhub_admin_password is not set"),
@@ -29,7 +39,7 @@ def test_bad_value_stops_the_playbook_at_the_start(bad, says):
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert says in output
-    assert FIRST_CHANGE not in output
+    assert not any(task in output for task in FIRST_CHANGES)
     for secret in ("short7!", "ü" * 40):
         assert secret not in output, "a password was printed"
 
@@ -41,4 +51,29 @@ def test_a_class_too_big_for_the_memory_and_a_nearly_full_disk_are_warned_about(
     assert "WARNING: this box has" in output and "jupyterhub_class_size is 100000" in output
     assert "WARNING: only" in output and "base_min_free_space_mb" in output
     assert "web_port must be a port number" in output
-    assert FIRST_CHANGE not in output
+    assert not any(task in output for task in FIRST_CHANGES)
+
+
+def damage_a_wheel(folder):
+    next((folder / "wheels").glob("*.whl")).write_bytes(b"cut short")
+
+
+@pytest.mark.parametrize(
+    "which, says",
+    [
+        ("other", "The bundle is for {other}, but the box is {box}: build one with playbooks/bundle.yml "
+                  "-e packages_bundle_arch={box}."),
+        ("damaged", "The bundle is damaged: 1 file(s) do not match their checksum, first wheels/"),
+    ],
+)
+def test_a_bundle_that_cannot_be_used_stops_the_playbook_at_the_start(host, tmp_path, which, says):
+    box = host.check_output("dpkg --print-architecture")
+    other = {"amd64": "arm64", "arm64": "amd64"}[box]
+    requirements = PROJECT / "roles" / "jupyterhub" / "files" / "requirements.txt"
+    archive = make_bundle(tmp_path, requirements, [], arch=other if which == "other" else box,
+                          tweak=damage_a_wheel if which == "damaged" else None)
+    run = run_site(check=False, packages_bundle=str(archive))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "packages_bundle: " + says.format(other=other, box=box) in " ".join(output.split())
+    assert not any(task in output for task in FIRST_CHANGES)

@@ -2,11 +2,13 @@
 
 import re
 
+import pytest
 from conftest import HUB_URL, new_student_name
 from lab import log_in, new_notebook, new_student, open_lab, run_cell, sign_up
 from playwright.sync_api import expect
 
 
+@pytest.mark.smoke
 def test_student_signs_up_logs_in_and_runs_a_cell(page):
     username = new_student_name()
     page.goto(f"{HUB_URL}/")
