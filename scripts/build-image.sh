@@ -14,4 +14,4 @@ mmdebstrap --variant=minbase --architectures="$ARCH" \
   --customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /usr/local/share/ca-certificates/' \
   --customize-hook='chroot "$1" update-ca-certificates' \
   bookworm - \
-  | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$IMAGE"
+  | docker import --platform "linux/$ARCH" -c 'CMD ["/lib/systemd/systemd"]' - "$IMAGE"

@@ -24,11 +24,17 @@ def student_units(host):
 
 
 def test_every_students_server_has_the_memory_limit(host):
+    # the default, auto: a quarter of the box's memory, from 384 MiB to 2 GiB
+    memory_mb = int(host.check_output("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) // 1024
+    limit = min(max(memory_mb // 4, 384), 2048) * 1024 * 1024
     units = student_units(host)
     assert units, "the browser tests should have left at least one student's server running"
     for unit in units:
-        props = host.check_output(f"systemctl show {unit} -p MemoryMax -p DynamicUser -p PrivateTmp")
-        assert "MemoryMax=1073741824" in props, unit
+        props = host.check_output(
+            f"systemctl show {unit} -p MemoryMax -p MemorySwapMax -p DynamicUser -p PrivateTmp"
+        )
+        assert f"MemoryMax={limit}\n" in props + "\n", unit
+        assert f"MemorySwapMax={limit // 2}\n" in props + "\n", unit
         assert "DynamicUser=yes" in props, unit
         assert "PrivateTmp=yes" in props, unit
 

@@ -138,3 +138,16 @@ def test_the_clock_is_saved_for_the_next_boot(host):
 
 def test_nginx_writes_its_access_log_in_batches(host):
     assert "access.log combined buffer=64k" in host.file("/etc/nginx/nginx.conf").content_string
+
+
+def test_swap_goes_to_compressed_memory_not_to_the_sd_card(host):
+    settings = host.file("/etc/default/zramswap").content_string
+    assert "PERCENT=50\n" in settings and "ALGO=zstd\n" in settings
+    assert host.service("zramswap").is_enabled
+    assert not host.service("dphys-swapfile").is_enabled
+    if host.run("systemd-detect-virt --container").rc == 0:
+        # a container has no zram of its own: the unit is skipped there, not failed
+        state = host.check_output("systemctl show zramswap -p ConditionResult -p ActiveState")
+        assert "ConditionResult=no" in state and "ActiveState=inactive" in state
+    else:
+        assert "/dev/zram0" in host.file("/proc/swaps").content_string

@@ -67,7 +67,7 @@ def test_a_runaway_notebook_loses_its_kernel_and_nobody_else_notices(page, other
     other = other_page
     cells = other.locator(".jp-Notebook .jp-Cell")
     cells.last.locator(".cm-content").click()
-    other.keyboard.type("hog = b'x' * (3 * 1024 ** 3)  # 3 GB, past the 1 GB limit")
+    other.keyboard.type("hog = b'x' * (4 * 1024 ** 3)  # 4 GB, past the limit and the swap allowed")
     other.keyboard.press("Shift+Enter")
     expect(other.get_by_text("appears to have died")).to_be_visible(timeout=120_000)
 
