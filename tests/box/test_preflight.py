@@ -30,6 +30,8 @@ BAD_VALUES = [
     ({"web_max_upload_size": "big"}, "web_max_upload_size"),
     ({"base_hostname": "My Box"}, "base_hostname"),
     ({"localnet_interface": "wlan9"}, "localnet_interface must be one of this box's interfaces"),
+    ({"packages_bundle": "bundles/classbox-bundle-arm64.tar"}, "packages_bundle must be the full path"),
+    ({"base_zram_percent": 150}, "base_zram_percent is a percentage"),
 ]
 
 
