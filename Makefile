@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup test test-pi lint unit wheels molecule offline bench bench-stock
+.PHONY: demo demo-down setup test test-pi lint unit wheels molecule offline bench bench-stock bench-offline
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -55,3 +55,6 @@ bench-stock:  ## The same, against a box set up as the usual guides do it (class
 	bench/stock/box.sh
 	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N)
 	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N) --servers --container classbox-stock
+
+bench-offline:  ## Install time from the offline bundle: a fresh box with no network, provisioned twice
+	bench/offline-install.sh

@@ -5,6 +5,7 @@
 #   BOX_PORT            the local port of http://localhost:<port>/jupyterhub/ (8080)
 #   BOX_ADMIN_PASSWORD  the admin's password (made once and kept in .demo/ otherwise)
 #   BOX_NAME, BOX_STATE_DIR  another box beside the demo box (the backup test's)
+#   BOX_NETWORK=none    a box with no network at all (bench/offline-install.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +52,7 @@ if [ -z "$(docker ps -aq --filter "name=^${NAME}$")" ]; then
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-    -p "127.0.0.1:$PORT:80" \
+    $([ "${BOX_NETWORK:-}" = none ] && echo --network none || echo -p "127.0.0.1:$PORT:80") \
     "$IMAGE" /lib/systemd/systemd >/dev/null
 else
   docker start "$NAME" >/dev/null

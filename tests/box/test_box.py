@@ -1,6 +1,7 @@
 """The provisioned box, checked from inside with testinfra."""
 
 import json
+import os
 import re
 from datetime import datetime
 
@@ -151,3 +152,11 @@ def test_swap_goes_to_compressed_memory_not_to_the_sd_card(host):
         assert "ConditionResult=no" in state and "ActiveState=inactive" in state
     else:
         assert "/dev/zram0" in host.file("/proc/swaps").content_string
+
+
+def test_the_venv_holds_wheels_made_for_the_boxs_processor(host):
+    machine = host.check_output("uname -m")
+    # the Raspberry Pi scenario says which processor its emulated box has
+    assert machine == os.environ.get("BOX_MACHINE", machine)
+    wheel = host.check_output(f"cat {VENV_HOME}/venv/lib/python3.11/site-packages/bcrypt-*.dist-info/WHEEL")
+    assert f"Tag: cp39-abi3-manylinux_2_34_{machine}" in wheel
