@@ -22,20 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "roles" / "jupyterhub" / "files" / "requirements.txt"
 LOCAL_WHEELS = ROOT / "roles" / "jupyterhub" / "files" / "wheels"
 PYTHON = (3, 11)
-GLIBC_MINOR = 36  # Debian 12 bookworm
-ARCHITECTURES = {"amd64": "x86_64", "arm64": "aarch64"}
+# The bundle builder downloads wheels for the same platforms: one definition.
+sys.path.insert(0, str(ROOT / "roles" / "packages" / "files"))
+from classbox_bundle import MACHINES as ARCHITECTURES  # noqa: E402
+from classbox_bundle import pip_platforms  # noqa: E402
 
 
-def platforms(machine: str) -> list[str]:
-    names = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MINOR, 16, -1)]
-    names.append(f"manylinux2014_{machine}")
-    if machine == "x86_64":
-        names += ["manylinux2010_x86_64", "manylinux1_x86_64"]
-    return names + [f"linux_{machine}"]
-
-
-def supported_tags(machine: str) -> set:
-    plats = platforms(machine)
+def supported_tags(arch: str) -> set:
+    plats = pip_platforms(arch)
     return set(cpython_tags(PYTHON, abis=["cp311"], platforms=plats)) | set(
         compatible_tags(PYTHON, interpreter="cp311", platforms=plats)
     )
@@ -57,7 +51,7 @@ def wheel_files(name: str) -> list[str]:
 
 
 def main() -> int:
-    wanted = {arch: supported_tags(machine) for arch, machine in ARCHITECTURES.items()}
+    wanted = {arch: supported_tags(arch) for arch in ARCHITECTURES}
     local = [path.name for path in LOCAL_WHEELS.glob("*.whl")]
     pinned = pins()
     with ThreadPoolExecutor(max_workers=16) as pool:
