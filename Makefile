@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup test test-pi lint unit wheels molecule offline bench bench-stock bench-offline
+.PHONY: demo demo-down setup check-fresh-setup test test-pi lint unit wheels molecule offline bench bench-stock bench-offline
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -17,7 +17,10 @@ demo-down:  ## Remove the local demo box
 setup:  ## Install what the tests need (Docker engine, Chromium, venvs, base image)
 	scripts/setup-host.sh --tests
 
-test: setup lint unit wheels molecule offline  ## The whole default test suite
+check-fresh-setup:  ## setup-host.sh installs every program of every path on a Debian 12 with nothing installed
+	scripts/timed.sh 'fresh setup check' scripts/check-fresh-setup.sh
+
+test: setup check-fresh-setup lint unit wheels molecule offline  ## The whole default test suite
 
 lint:
 	yamllint --strict .
@@ -35,17 +38,17 @@ TEST_ADMIN_PASSWORD = $${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; prin
 
 molecule:
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
-	  molecule test --scenario-name default
+	  scripts/timed.sh 'scenario default' molecule test --scenario-name default
 
 test-pi:  ## The Raspberry Pi's arm64 box under qemu emulation (builds its image the first time)
 	scripts/setup-host.sh --tests --pi
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
-	  molecule test --scenario-name pi
+	  scripts/timed.sh 'scenario pi' molecule test --scenario-name pi
 
 offline:  ## Build the bundle, provision a box with no network from it, check it
 	BOX_ARCH=$$(dpkg --print-architecture) \
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
-	  molecule test --scenario-name offline
+	  scripts/timed.sh 'scenario offline' molecule test --scenario-name offline
 
 bench:  ## Class start on the demo box: N students log in at once, then log in and start servers
 	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N)

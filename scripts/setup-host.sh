@@ -4,34 +4,71 @@
 # image of the demo/test box, and the control venv (.venv); with --tests also
 # the venv of the unit tests (.venv-hub); with --pi the emulator (qemu-user
 # with binfmt) and the arm64 base image of the Raspberry Pi scenario. Safe to
-# run again: each step is skipped when already done.
+# run again: each step is skipped when already done. --packages-only installs
+# the Debian packages (with --pi, registers the emulator too) and stops (how scripts/check-fresh-setup.sh tries it on
+# a Debian 12 with nothing installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=false pi=false
+tests=false pi=false packages_only=false
 for option in "$@"; do
   case $option in
     --tests) tests=true ;;
     --pi) pi=true ;;
-    *) echo "usage: $0 [--tests] [--pi]" >&2; exit 2 ;;
+    --packages-only) packages_only=true ;;  # stop before the Docker engine (scripts/check-fresh-setup.sh)
+    *) echo "usage: $0 [--tests] [--pi] [--packages-only]" >&2; exit 2 ;;
   esac
 done
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-need_debs=()
-command -v dockerd >/dev/null || need_debs+=(docker.io)
-command -v mmdebstrap >/dev/null || need_debs+=(mmdebstrap)
-command -v chromium >/dev/null || need_debs+=(chromium)
-if $pi; then
-  [ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || need_debs+=(qemu-user-static)
-  command -v update-binfmts >/dev/null || need_debs+=(binfmt-support)
-fi
-python3 -c 'import ensurepip, venv' 2>/dev/null || need_debs+=(python3-venv)
+# Every program a path runs, with the Debian package that brings it. Packages
+# are installed without their recommendations, so each program a script or a
+# tool calls is listed here, not left to a recommendation (mmdebstrap needs
+# arch-test for a foreign architecture, and only recommends it).
+needs=(
+  dockerd:docker.io
+  mmdebstrap:mmdebstrap
+  /usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring
+  make:make
+  git:git
+)
+$tests && needs+=(chromium:chromium)
+$pi && needs+=(
+  arch-test:arch-test
+  qemu-aarch64-static:qemu-user-static
+  update-binfmts:binfmt-support
+)
+
+missing() {  # the packages whose program is not on this machine
+  local need program
+  for need in "${needs[@]}"; do
+    program=${need%%:*}
+    if [[ $program == /* ]]; then [ -e "$program" ] && continue
+    else command -v "$program" >/dev/null && continue; fi
+    echo "${need#*:}"
+  done
+  python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv
+}
+
+mapfile -t need_debs < <(missing)
 if [ ${#need_debs[@]} -gt 0 ]; then
   echo "==> Installing Debian packages: ${need_debs[*]}"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_debs[@]}"
+  mapfile -t need_debs < <(missing)
+  if [ ${#need_debs[@]} -gt 0 ]; then
+    echo "Installed, yet their programs are still missing: ${need_debs[*]}" >&2
+    exit 1
+  fi
 fi
+if $pi && [ "$(dpkg --print-architecture)" != arm64 ]; then
+  # arm64 programs run through qemu; 'F' in the registration lets containers use it too.
+  mountpoint -q /proc/sys/fs/binfmt_misc || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || as_root update-binfmts --enable qemu-aarch64
+  grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 \
+    || { echo "qemu-aarch64 is registered without the F flag: containers cannot use it" >&2; exit 1; }
+fi
+$packages_only && exit 0
 
 if ! as_root docker info >/dev/null 2>&1; then
   echo "==> Starting the Docker engine"
@@ -45,13 +82,6 @@ if ! as_root docker info >/dev/null 2>&1; then
 fi
 
 scripts/build-image.sh
-if $pi && [ "$(dpkg --print-architecture)" != arm64 ]; then
-  # arm64 programs run through qemu; 'F' in the registration lets containers use it too.
-  mountpoint -q /proc/sys/fs/binfmt_misc || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || as_root update-binfmts --enable qemu-aarch64
-  grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 \
-    || { echo "qemu-aarch64 is registered without the F flag: containers cannot use it" >&2; exit 1; }
-fi
 if $pi; then
   BOX_ARCH=arm64 BOX_IMAGE=classbox/debian12-systemd:bookworm-arm64 scripts/build-image.sh
 fi
