@@ -95,11 +95,15 @@ make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
   echo "==> Creating $dir from $pins"
   rm -rf "$dir"
   python3 -m venv "$dir"
-  "$dir/bin/pip" install -q --no-input -r "$pins" "$@"
+  "$dir/bin/pip" install -q --no-input -r "$pins"
+  # after the pins: a hashed lock takes no unhashed extra in the same call
+  if [ $# -gt 0 ]; then "$dir/bin/pip" install -q --no-input "$@"; fi
   echo "$want" > "$stamp"
 }
 make_venv .venv requirements-control.txt
 $tests || exit 0
 # The unit tests run against the hub's own pinned stack, plus pytest.
-make_venv .venv-hub roles/jupyterhub/files/requirements.txt \
+# onetimepass comes as the repository's own wheel, as on the box.
+PIP_FIND_LINKS=$PWD/roles/jupyterhub/files/wheels \
+  make_venv .venv-hub roles/jupyterhub/files/requirements.txt \
   "$(grep -E '^pytest==' requirements-control.txt)"
