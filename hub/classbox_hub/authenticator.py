@@ -2,30 +2,51 @@
 
 - usernames are normalized (white space, case) and checked against the rules
   in `usernames`; admin names are never open to signup (the playbook creates
-  those accounts);
+  those accounts), nor are names the hub already knows or whose files are
+  still on the box;
 - passwords longer than bcrypt accepts are refused at signup and fail at
   login, instead of a server error;
-- bcrypt (the check at login, the hash at signup and password change) runs
-  in worker threads, so one student does not stall the hub for all others;
+- bcrypt runs in the bounded queue of `passwords`: off the event loop, one
+  check at a time per name, and "busy" instead of an endless queue;
+- a login try counts against the lockout before its password is checked, so
+  a burst of simultaneous wrong passwords gets no more checks than a slow
+  one; a lockout lasts its time and then starts afresh; an admin's lockout is
+  per computer (and for the name as a whole only after many more wrong tries),
+  so that a student typing wrong passwords cannot keep the teacher out;
 - the stored hash is re-read at every login, so a password the playbook
   changed works at once.
 """
 
 from datetime import datetime
 
+from jupyterhub import orm
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.orm import UserInfo
-from traitlets import Set, Unicode
+from traitlets import Integer, Set, Unicode, observe
 
 from . import handlers, passwords, rules, usernames
 
-# Our pages replace NativeAuthenticator's at the same URLs.
+# An admin's tries count per computer, so that nobody at another computer can
+# lock the teacher out; the admin's name as a whole locks out only after the
+# wrong tries of this many computers.
+ADMIN_NAME_LIMIT_FACTOR = 5
+
+# Our pages replace NativeAuthenticator's at the same URLs; the ones that
+# changed accounts on a plain GET now ask on GET and act on POST.
 REPLACED_HANDLERS = {
     r"/login": handlers.LoginHandler,
     r"/signup": handlers.SignUpHandler,
+    r"/authorize": handlers.AuthorizationAreaHandler,
+    r"/authorize/([^/]*)": handlers.ApproveHandler,
+    r"/discard/([^/]*)": handlers.DiscardHandler,
     r"/change-password": handlers.ChangePasswordHandler,
     r"/change-password/([^/]+)": handlers.ChangePasswordAdminHandler,
 }
+OUR_HANDLERS = [
+    (r"/students", handlers.StudentsHandler),
+    (r"/students/([^/]+)/clear-lockout", handlers.ClearLockoutHandler),
+    (r"/students/([^/]+)/delete", handlers.DeleteHandler),
+]
 
 
 class ClassroomAuthenticator(NativeAuthenticator):
@@ -40,6 +61,23 @@ class ClassroomAuthenticator(NativeAuthenticator):
         config=True,
         help="Where systemd keeps state directories (students' folders are linked there).",
     )
+
+    password_checks_waiting = Integer(
+        max(64, 4 * passwords.CORES),
+        config=True,
+        help=(
+            "Password checks (logins, signups) that may wait for a processor; beyond "
+            "that, the page says the box is busy. A whole class logging in at once must fit."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        passwords.QUEUE.waiting = self.password_checks_waiting
+
+    @observe("password_checks_waiting")
+    def _resize_queue(self, change):
+        passwords.QUEUE.waiting = change["new"]
 
     def normalize_username(self, username):
         return super().normalize_username(usernames.normalize(username))
@@ -57,10 +95,19 @@ class ClassroomAuthenticator(NativeAuthenticator):
             username
         )
 
+    def is_hub_user(self, username):
+        """True when the hub has a user of that name (with or without a password)."""
+        return orm.User.find(self.db, username) is not None
+
     def signup_problem(self, username):
         """Why this (normalized) name cannot sign up, as a sentence, or None."""
         return rules.signup_problem(
-            username, self.user_exists(username), self.admin_users, self.username_problem
+            username,
+            taken=self.user_exists(username),
+            admin_names=self.admin_users,
+            hub_user=self.is_hub_user(username),
+            username_problem=self.username_problem,
+            leftover_files=lambda name: usernames.has_leftover_folder(name, self.state_root),
         )
 
     def password_problem(self, password, confirmation):
@@ -70,17 +117,120 @@ class ClassroomAuthenticator(NativeAuthenticator):
             password, confirmation, self.minimum_password_length, is_common
         )
 
-    def lockout_seconds_left(self, username):
-        """Seconds until a locked-out name may try again; 0 when it is not locked out."""
-        if not self.allowed_failed_logins or not self.is_blocked(username):
+    # --- Lockout ---------------------------------------------------------
+    # NativeAuthenticator's login_attempts, keyed by lockout_keys(): its
+    # add_login_attempt counts a try, successful_login forgets them all.
+
+    def lockout_keys(self, username, address=None):
+        """The counters a try adds to: a student's name; for an admin, the name at
+        that address and, with a higher limit, the name as a whole (the address
+        comes from nginx's X-Real-IP, which code on the box itself could forge)."""
+        if username in self.admin_users and address:
+            return [f"{username} from {address}", username]
+        return [username]
+
+    def lockout_limit(self, key):
+        """Wrong tries in a row that lock `key` out."""
+        if key in self.admin_users:
+            return self.allowed_failed_logins * ADMIN_NAME_LIMIT_FACTOR
+        return self.allowed_failed_logins
+
+    def lockout_seconds_left(self, key):
+        """Seconds until `key` may try again; 0 when it is not locked out.
+
+        A lockout lasts seconds_before_next_try from the try that started it
+        (tries during a lockout are not counted, so they do not prolong it);
+        tries older than that are forgotten, so the count then starts afresh.
+        """
+        attempts = self.login_attempts.get(key)
+        if not self.allowed_failed_logins or not attempts:
             return 0
-        since = (datetime.now() - self.login_attempts[username]["time"]).total_seconds()
-        return max(1, self.seconds_before_next_try - since)
+        age = (datetime.now() - attempts["time"]).total_seconds()
+        if age >= self.seconds_before_next_try:
+            self.successful_login(key)  # old tries are forgotten: a fresh start
+            return 0
+        if attempts["count"] < self.lockout_limit(key):
+            return 0
+        return self.seconds_before_next_try - age
+
+    def is_blocked(self, username):
+        # NativeAuthenticator's own version compares timedelta.seconds, which
+        # starts again from 0 every day: a name could be blocked a day later.
+        return self.lockout_seconds_left(username) > 0
+
+    def _counters_of(self, username):
+        """The lockout counters that exist for `username`: its name, and an admin's per address."""
+        return [
+            key
+            for key in list(self.login_attempts)
+            if key == username or key.startswith(f"{username} from ")
+        ]
+
+    def locked_out_seconds(self, username):
+        """The longest lockout of `username`, from any computer; 0 when none."""
+        return max((self.lockout_seconds_left(key) for key in self._counters_of(username)), default=0)
+
+    def clear_lockout(self, username):
+        """Forget the failed tries of `username`, from every computer."""
+        for key in self._counters_of(username):
+            self.successful_login(key)
+
+    # --- Logins, signups, passwords --------------------------------------
+
+    async def check_login(self, username, password, token=None, address=None):
+        """None when the login may go ahead, else the sentence the login page shows.
+
+        The try is counted before the password is checked: twelve simultaneous
+        wrong passwords meet the lockout after allowed_failed_logins checks, and
+        the right password after them is refused too.
+        """
+        info = self.get_user(username)
+        if info is None:
+            return rules.WRONG_LOGIN
+        self.db.refresh(info)
+        keys = self.lockout_keys(username, address)
+        seconds_left = max(self.lockout_seconds_left(key) for key in keys)
+        if seconds_left:
+            return rules.lockout_message(username, seconds_left)
+        if passwords.QUEUE.full():
+            return rules.BUSY
+        if self.allowed_failed_logins:
+            for key in keys:
+                self.add_login_attempt(key)
+        try:
+            password_ok = await passwords.QUEUE.check(username, password, info.password)
+        except passwords.Busy:  # not reached: full() said there was room, with no await since
+            return rules.BUSY
+        if password_ok and info.is_authorized and (not info.has_2fa or info.is_valid_token(token)):
+            for key in keys:
+                self.successful_login(key)
+            return None
+        if password_ok and not info.is_authorized:
+            for key in keys:
+                self.successful_login(key)  # the password was right: no guess to count
+            return rules.NOT_APPROVED
+        seconds_left = max(self.lockout_seconds_left(key) for key in keys)
+        if seconds_left:
+            return rules.lockout_message(username, seconds_left)
+        return rules.WRONG_LOGIN
+
+    async def authenticate(self, handler, data):
+        """The username, or None with the reason in handler.login_refusal."""
+        username = self.normalize_username(data["username"])
+        address = handler.request.remote_ip if handler is not None else None
+        refusal = await self.check_login(
+            username, data.get("password", ""), data.get("2fa"), address
+        )
+        if refusal is None:
+            return username
+        if handler is not None:
+            handler.login_refusal = refusal
+        return None
 
     def get_handlers(self, app):
         native = super().get_handlers(app)
         ours = [(url, REPLACED_HANDLERS.get(url, handler)) for url, handler in native]
-        return ours + [(r"/students", handlers.StudentsHandler)]
+        return ours + OUR_HANDLERS
 
     def is_password_strong(self, password):
         return not passwords.too_long(password) and super().is_password_strong(password)
@@ -88,7 +238,8 @@ class ClassroomAuthenticator(NativeAuthenticator):
     async def sign_up(self, username, password):
         """A new account, or None when the name or password is refused.
 
-        NativeAuthenticator's create_user, with the hash made off the event loop.
+        NativeAuthenticator's create_user, with the hash made in the queue.
+        Raises passwords.Busy when the queue is full.
         """
         username = self.normalize_username(username)
         if (
@@ -97,35 +248,40 @@ class ClassroomAuthenticator(NativeAuthenticator):
             or self.password_problem(password, password)
         ):
             return None
-        hashed = await passwords.hash_password_off_loop(password)
-        if self.user_exists(username):  # taken by someone else meanwhile
-            return None
-        info = UserInfo(username=username, password=hashed, is_authorized=bool(self.open_signup))
-        self.db.add(info)
-        self.db.commit()
+        async with passwords.QUEUE.turn(username):
+            if self.signup_problem(username):  # taken while this signup waited its turn
+                return None
+            hashed = await passwords.QUEUE.run(passwords.hash_password, password)
+            if self.signup_problem(username):
+                return None
+            info = UserInfo(
+                username=username, password=hashed, is_authorized=bool(self.open_signup)
+            )
+            self.db.add(info)
+            self.db.commit()
         return info
 
     async def set_password(self, username, password):
-        """NativeAuthenticator's change_password, with the hash made off the event loop."""
-        hashed = await passwords.hash_password_off_loop(password)
-        info = self.get_user(username)
-        info.password = hashed
-        self.db.commit()
+        """NativeAuthenticator's change_password, with the hash made in the queue.
 
-    async def authenticate(self, handler, data):
-        username = self.normalize_username(data["username"])
+        A hub user with no password yet (the teacher created it on the Admin
+        page) gets one, approved. Raises passwords.Busy when the queue is full.
+        """
+        async with passwords.QUEUE.turn(username):
+            hashed = await passwords.QUEUE.run(passwords.hash_password, password)
         info = self.get_user(username)
         if info is None:
-            return None
-        self.db.refresh(info)
-        if self.allowed_failed_logins and self.is_blocked(username):
-            return None
-        password_ok = await passwords.check_password_off_loop(data["password"], info.password)
-        checks = [password_ok, info.is_authorized]
-        if info.has_2fa:
-            checks.append(info.is_valid_token(data.get("2fa")))
-        if all(checks):
-            self.successful_login(username)
-            return username
-        self.add_login_attempt(username)
-        return None
+            info = UserInfo(username=username, password=hashed, is_authorized=True)
+            self.db.add(info)
+        else:
+            info.password = hashed
+        self.db.commit()
+
+    def set_approved(self, username, approved):
+        """Approve a signup (or withdraw the approval); False when there is no such account."""
+        info = self.get_user(username)
+        if info is None:
+            return False
+        info.is_authorized = approved
+        self.db.commit()
+        return True

@@ -1,21 +1,32 @@
 """The hub's account pages, with a readable answer for any input.
 
 They replace NativeAuthenticator's handlers at the same URLs: every refusal
-says why in a sentence (see `rules`), no input raises a server error, and
-bcrypt runs in worker threads. /hub/students is new: the teacher's
-list of accounts, one click from the nav bar, with a reset link for each.
+says why in a sentence (see `rules`), no input raises a server error, bcrypt
+runs in the bounded queue of `passwords` (a full queue answers 503 with the
+normal page), and nothing changes an account on a plain GET: approve, discard,
+clear a lockout and delete ask on GET and act on POST, where JupyterHub checks
+the page's _xsrf token (BaseHandler.prepare, for every method but GET, HEAD
+and OPTIONS). /hub/students is new: the teacher's list of accounts, one click
+from the nav bar.
 """
 
+from types import SimpleNamespace
+
+from jupyterhub import orm
 from jupyterhub.scopes import needs_scope
+from jupyterhub.utils import maybe_future
 from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from tornado import web
 
-from . import passwords, rules
+from . import passwords, rules, usernames
+
+BUSY_SECONDS = "5"  # Retry-After on a busy answer
 
 
-async def password_matches(info: UserInfo | None, password: str) -> bool:
-    return info is not None and await passwords.check_password_off_loop(password, info.password)
+def answer_busy(handler):
+    handler.set_status(503)
+    handler.set_header("Retry-After", BUSY_SECONDS)
 
 
 class SignUpHandler(native.SignUpHandler):
@@ -32,7 +43,13 @@ class SignUpHandler(native.SignUpHandler):
         problem = self.authenticator.signup_problem(username) or self.authenticator.password_problem(
             password, self.get_body_argument("signup_password_confirmation", "", strip=False)
         )
-        info = None if problem else await self.authenticator.sign_up(username, password)
+        info = None
+        if not problem:
+            try:
+                info = await self.authenticator.sign_up(username, password)
+            except passwords.Busy:
+                answer_busy(self)
+                problem = rules.BUSY
         if info is None:
             # the name may have been taken while the password was hashed
             problem = problem or self.authenticator.signup_problem(username) or "Please try again."
@@ -54,28 +71,18 @@ class SignUpHandler(native.SignUpHandler):
 class LoginHandler(native.LoginHandler):
     async def post(self):
         data = {arg: self.get_argument(arg, strip=False) for arg in self.request.arguments}
-        username = self.authenticator.normalize_username(data.get("username", ""))
-        data["username"] = username
+        data["username"] = self.authenticator.normalize_username(data.get("username", ""))
         data.setdefault("password", "")
-
-        # A locked-out name is not even tried; a failed try may lock it out.
-        if not self.authenticator.lockout_seconds_left(username):
-            user = await self.login_user(data)
-            if user:
-                self._jupyterhub_user = user
-                self.redirect(self.get_next_url(user))
-                return
-        seconds_left = self.authenticator.lockout_seconds_left(username)
-        info = self.authenticator.get_user(username)
-        if seconds_left:
-            error = rules.lockout_message(username, seconds_left)
-        elif info is not None and not info.is_authorized and await password_matches(
-            info, data["password"]
-        ):
-            error = rules.NOT_APPROVED
-        else:
-            error = rules.WRONG_LOGIN
-        html = await self._render(login_error=error, username=data.get("username", ""))
+        # The authenticator leaves its reason here when it refuses (see check_login).
+        self.login_refusal = rules.WRONG_LOGIN
+        user = await self.login_user(data)
+        if user:
+            self._jupyterhub_user = user
+            self.redirect(self.get_next_url(user))
+            return
+        if self.login_refusal == rules.BUSY:
+            answer_busy(self)
+        html = await self._render(login_error=self.login_refusal, username=data["username"])
         self.finish(html)
 
 
@@ -86,14 +93,21 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
         info = self.authenticator.get_user(user.name)
         old = self.get_body_argument("old_password", "", strip=False)
         new_password = self.get_body_argument("new_password", "", strip=False)
-        if not await password_matches(info, old):
-            problem = "Your current password was not right. Please try again."
-        else:
-            problem = self.authenticator.password_problem(
-                new_password, self.get_body_argument("new_password_confirmation", "", strip=False)
-            )
+        try:
+            old_ok = info is not None and await passwords.QUEUE.check(user.name, old, info.password)
+            if not old_ok:
+                problem = "Your current password was not right. Please try again."
+            else:
+                problem = self.authenticator.password_problem(
+                    new_password,
+                    self.get_body_argument("new_password_confirmation", "", strip=False),
+                )
+            if problem is None:
+                await self.authenticator.set_password(user.name, new_password)
+        except passwords.Busy:
+            answer_busy(self)
+            problem = rules.BUSY
         if problem is None:
-            await self.authenticator.set_password(user.name, new_password)
             alert, message = "alert-success", "Your password has been changed."
         else:
             alert, message = "alert-danger", problem
@@ -104,17 +118,34 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
 
 
 class ChangePasswordAdminHandler(native.ChangePasswordAdminHandler):
+    """The teacher sets anyone's password, also for an account made on the Admin page."""
+
+    def has_account(self, user_name):
+        return self.authenticator.user_exists(user_name) or self.authenticator.is_hub_user(user_name)
+
+    @needs_scope("admin:users")
+    async def get(self, user_name):
+        if not self.has_account(user_name):
+            raise web.HTTPError(404)
+        html = await self.render_template("change-password-admin.html", user_name=user_name)
+        self.finish(html)
+
     @needs_scope("admin:users")
     async def post(self, user_name):
-        if not self.authenticator.user_exists(user_name):
+        if not self.has_account(user_name):
             raise web.HTTPError(404)
         new_password = self.get_body_argument("new_password", "", strip=False)
         problem = self.authenticator.password_problem(
             new_password, self.get_body_argument("new_password_confirmation", "", strip=False)
         )
         if problem is None:
-            await self.authenticator.set_password(user_name, new_password)
-            self.authenticator.successful_login(user_name)  # lift a lockout too
+            try:
+                await self.authenticator.set_password(user_name, new_password)
+            except passwords.Busy:
+                answer_busy(self)
+                problem = rules.BUSY
+        if problem is None:
+            self.authenticator.clear_lockout(user_name)
             alert = "alert-success"
             message = (
                 f"The password for {user_name} has been changed. Their files and "
@@ -128,26 +159,245 @@ class ChangePasswordAdminHandler(native.ChangePasswordAdminHandler):
         self.finish(html)
 
 
-class StudentsHandler(native.LocalBase):
-    """The teacher's list of accounts: approve, reset a password, see who is online."""
+# --- The teacher's pages ------------------------------------------------------
 
-    @needs_scope("admin:users")
-    async def get(self):
-        accounts = []
-        for info in sorted(UserInfo.all_users(self.db), key=lambda i: i.username):
-            hub_user = self.users.get(info.username)
-            accounts.append(
+
+class Refused(Exception):
+    """An account action that cannot go ahead; str() is the sentence to show."""
+
+    def __init__(self, message, status=409):
+        super().__init__(message)
+        self.status = status
+
+
+class TeacherPages(native.LocalBase):
+    """The Students page and the authorization area, with the outcome of an action on top."""
+
+    def accounts(self):
+        """Every account the hub knows: with a password (NativeAuthenticator) or not."""
+        infos = {info.username: info for info in UserInfo.all_users(self.db)}
+        names = set(infos) | {user.name for user in self.db.query(orm.User)}
+        rows = []
+        for name in sorted(names):
+            info, hub_user = infos.get(name), self.users.get(name)
+            rows.append(
                 {
-                    "name": info.username,
-                    "approved": bool(info.is_authorized),
-                    "admin": info.username in self.authenticator.admin_users,
+                    "name": name,
+                    "has_password": info is not None,
+                    "approved": bool(info and info.is_authorized),
+                    "admin": name in self.authenticator.admin_users,
                     "running": bool(hub_user and hub_user.running),
-                    "locked": bool(self.authenticator.lockout_seconds_left(info.username)),
+                    "locked": bool(self.authenticator.locked_out_seconds(name)),
+                    "myself": name == self.current_user.name,
                 }
             )
+        return rows
+
+    async def show(self, page="students", message=None, alert="alert-success", status=200):
+        self.set_status(status)
+        if page == "authorize":
+            html = await self.render_template(
+                "authorization-area.html",
+                users=sorted(UserInfo.all_users(self.db), key=lambda info: info.username),
+                result_message=message,
+                alert=alert,
+            )
+        else:
+            html = await self.render_template(
+                "students.html",
+                accounts=self.accounts(),
+                needs_approval=not self.authenticator.open_signup,
+                result_message=message,
+                alert=alert,
+            )
+        self.finish(html)
+
+
+class StudentsHandler(TeacherPages):
+    """The teacher's list of accounts: approve, reset a password, clear a lockout, delete."""
+
+    @web.authenticated
+    @needs_scope("admin:users")
+    async def get(self):
+        await self.show()
+
+
+class AuthorizationAreaHandler(TeacherPages):
+    """NativeAuthenticator's /hub/authorize, with forms that POST."""
+
+    @web.authenticated
+    @needs_scope("admin:users")
+    async def get(self):
+        await self.show("authorize")
+
+
+class AccountAction(TeacherPages):
+    """One change to one account: GET shows a page that asks, POST does it.
+
+    Subclasses set the page's words and write act(), which returns the
+    sentence that says what was done or raises Refused with the reason.
+    """
+
+    title = ""
+    explanation = ""
+    button = ""
+    choices = ()  # (value, label) for a "choice" radio group; the first is the default
+
+    def ask(self, info):
+        """The page's words for this account: (title, explanation, button, hidden fields)."""
+        return self.title, self.explanation, self.button, {}
+
+    def back_to(self):
+        return "authorize" if self.get_argument("next", "") == "authorize" else "students"
+
+    @web.authenticated
+    @needs_scope("admin:users")
+    async def get(self, user_name):
+        info = self.authenticator.get_user(user_name)
+        if info is None and not self.authenticator.is_hub_user(user_name):
+            await self.show(message=f"There is no account '{user_name}'.", alert="alert-danger", status=404)
+            return
+        title, explanation, button, hidden = self.ask(info)
         html = await self.render_template(
-            "students.html",
-            accounts=accounts,
-            needs_approval=not self.authenticator.open_signup,
+            "account-action.html",
+            user_name=user_name,
+            title=title.format(name=user_name),
+            explanation=explanation.format(name=user_name),
+            button=button,
+            hidden=hidden,
+            choices=[(value, label.format(name=user_name)) for value, label in self.choices],
+            next_page=self.back_to(),
         )
         self.finish(html)
+
+    @needs_scope("admin:users")
+    async def post(self, user_name):
+        try:
+            message = await self.act(user_name)
+        except Refused as refusal:
+            await self.show(self.back_to(), str(refusal), "alert-danger", refusal.status)
+            return
+        self.log.info("%s by %s: %s", type(self).__name__, self.current_user.name, message)
+        await self.show(self.back_to(), message)
+
+    async def act(self, user_name):
+        raise NotImplementedError
+
+    def existing(self, user_name):
+        """The account's NativeAuthenticator row (or None); Refused when the hub has no such account."""
+        info = self.authenticator.get_user(user_name)
+        if info is None and not self.authenticator.is_hub_user(user_name):
+            raise Refused(f"There is no account '{user_name}'.", status=404)
+        return info
+
+    async def delete_account(self, user_name):
+        """What the Admin page's Delete does: stop the server, forget the user and its password."""
+        user = self.find_user(user_name)
+        if user is None:
+            self.authenticator.delete_user(SimpleNamespace(name=user_name))
+            return
+        busy = f"The server of '{user_name}' is starting or stopping. Try again in a minute."
+        if user.spawner.pending:
+            raise Refused(busy)
+        if user.running:
+            await self.stop_single_user(user)
+            if user.spawner.pending:
+                raise Refused(busy)
+        await maybe_future(self.authenticator.delete_user(user))
+        await user.delete_spawners()
+        self.users.delete(user)
+
+
+class ApproveHandler(AccountAction):
+    """/hub/authorize/<name>: approve a signup, or withdraw the approval (NativeAuthenticator's URL)."""
+
+    def ask(self, info):
+        if info is not None and info.is_authorized:
+            return (
+                "Withdraw the approval of {name}?",
+                "They cannot log in until you approve them again; their files stay.",
+                "Withdraw approval",
+                {"approved": "no"},
+            )
+        return ("Approve {name}?", "They can log in as soon as you approve them.", "Approve", {})
+
+    async def act(self, user_name):
+        if self.existing(user_name) is None:
+            raise Refused(f"'{user_name}' has no password yet: set one with Reset password.")
+        approved = self.get_body_argument("approved", "yes") != "no"
+        if not approved and user_name in self.authenticator.admin_users:
+            raise Refused(f"'{user_name}' is an admin named in the inventory and stays approved.")
+        self.authenticator.set_approved(user_name, approved)
+        if approved:
+            return f"{user_name} is approved and can log in now."
+        return f"{user_name} is no longer approved and cannot log in."
+
+
+class DiscardHandler(AccountAction):
+    """/hub/discard/<name>: remove a signup that was never approved (NativeAuthenticator's URL)."""
+
+    title = "Discard the signup of {name}?"
+    explanation = "The account is removed and the username is free again."
+    button = "Discard"
+
+    async def act(self, user_name):
+        info = self.existing(user_name)
+        if info is None or info.is_authorized:
+            raise Refused(
+                f"'{user_name}' is not waiting for approval: delete the account on the Students page instead."
+            )
+        await self.delete_account(user_name)
+        return f"The signup of {user_name} was discarded."
+
+
+class ClearLockoutHandler(AccountAction):
+    """/hub/students/<name>/clear-lockout: let a student who mistyped try again at once."""
+
+    title = "Let {name} try again now?"
+    explanation = "Their wrong tries are forgotten; their password stays the same."
+    button = "Clear lockout"
+
+    async def act(self, user_name):
+        self.existing(user_name)
+        self.authenticator.clear_lockout(user_name)
+        return f"{user_name} can log in again now."
+
+
+class DeleteHandler(AccountAction):
+    """/hub/students/<name>/delete: delete an account, and its files if the teacher says so.
+
+    Without its files the name stays blocked for signups (`rules.signup_problem`),
+    so that no new student gets the old one's files.
+    """
+
+    title = "Delete the account {name}?"
+    explanation = "Their server is stopped and they can no longer log in."
+    button = "Delete"
+    choices = (
+        ("keep", "Keep the files: the username stays blocked, so nobody else gets them."),
+        ("delete", "Delete the files too (all of {name}'s notebooks and data), for good."),
+    )
+
+    async def act(self, user_name):
+        auth = self.authenticator
+        self.existing(user_name)
+        if user_name in auth.admin_users:
+            raise Refused(f"'{user_name}' is an admin named in the inventory: remove it there first.")
+        if user_name == self.current_user.name:
+            raise Refused("You cannot delete your own account.")
+        with_files = self.get_body_argument("choice", "keep") == "delete"
+        if with_files:
+            problem = usernames.folder_removal_problem(
+                user_name, auth.reserved_usernames, auth.state_root
+            )
+            if problem:
+                raise Refused(problem)
+        await self.delete_account(user_name)
+        if not with_files:
+            return f"The account {user_name} was deleted; the files are kept."
+        try:
+            usernames.remove_folder(user_name, auth.reserved_usernames, auth.state_root)
+        except (OSError, ValueError) as error:
+            self.log.error("Could not delete the files of %s: %s", user_name, error)
+            raise Refused(f"The account {user_name} was deleted, but not all of the files: {error}")
+        return f"The account {user_name} and the files were deleted; the username is free again."

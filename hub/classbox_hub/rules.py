@@ -22,14 +22,39 @@ def password_problem(password: str, confirmation: str, min_length: int, is_commo
     return None
 
 
-def signup_problem(username: str, taken: bool, admin_names, username_problem) -> str | None:
-    """`username` is normalized; `taken` says whether an account has that name."""
+def signup_problem(
+    username: str,
+    *,
+    taken: bool,
+    admin_names,
+    hub_user: bool,
+    username_problem,
+    leftover_files,
+) -> str | None:
+    """Why `username` (normalized) cannot sign up, or None.
+
+    `taken`: it has a password (NativeAuthenticator's row). `hub_user`: the hub
+    knows the name without a password (the teacher created it on the Admin
+    page). `leftover_files(name)`: a deleted account's folder is still there.
+    The callables run only for names that passed the checks before them.
+    """
     if username in admin_names or taken:
         return (
             f"The username '{username}' is already taken. If it is yours, log in; "
             "if you forgot your password, ask your teacher to reset it."
         )
-    return username_problem(username)
+    if hub_user:
+        return (
+            f"The username '{username}' is already taken: your teacher created that account. "
+            "Ask your teacher to set its password on the Students page."
+        )
+    problem = username_problem(username)
+    if problem is None and leftover_files(username):
+        return (
+            f"The username '{username}' belonged to a deleted account whose files are still "
+            "on the box. Choose another username, or ask your teacher."
+        )
+    return problem
 
 
 def lockout_message(username: str, seconds_left: float) -> str:
@@ -48,3 +73,4 @@ AWAITING_APPROVAL = (
 )
 WRONG_LOGIN = "Wrong username or password. Check both and try again (usernames are lowercase)."
 NOT_APPROVED = "Your account is waiting for your teacher's approval. Try again once they have approved it."
+BUSY = "The box is busy, try again in a few seconds."

@@ -6,10 +6,16 @@ StateDirectory (/var/lib/private/<name>, reached through the link
 directory into private/ and hands it to the student's dynamic user, so a
 student called "dpkg" or "jupyterhub" would take over that state: such names
 are refused.
+
+Deleting an account leaves that folder (and the link) behind, and a new
+student signing up with the name would get the old student's files: such names
+are refused too, until the teacher deletes the account with its files.
 """
 
 import os
 import re
+import shutil
+import stat
 
 MAX_LENGTH = 32
 PATTERN = re.compile(r"[a-z][a-z0-9_-]*")
@@ -34,6 +40,8 @@ ALWAYS_RESERVED = frozenset(
         "api",
         "services",
         "teacher",
+        # systemd's own services keep DynamicUser state in /var/lib/private/systemd
+        "systemd",
     }
 )
 
@@ -64,3 +72,59 @@ def _state_path_taken(name: str, state_root: str) -> bool:
     if not os.path.lexists(path):
         return False
     return not (os.path.islink(path) and os.readlink(path) == os.path.join("private", name))
+
+
+def _state_paths(name: str, state_root: str) -> tuple[str, str]:
+    """The student's folder and systemd's link to it: /var/lib/private/<name>, /var/lib/<name>."""
+    return os.path.join(state_root, "private", name), os.path.join(state_root, name)
+
+
+def has_leftover_folder(name: str, state_root: str = "/var/lib") -> bool:
+    """True when a folder or link for `name` (a valid name) is on the box."""
+    return any(os.path.lexists(path) for path in _state_paths(name, state_root))
+
+
+def folder_removal_problem(name: str, reserved=frozenset(), state_root: str = "/var/lib") -> str | None:
+    """Why the box will not delete `name`'s folder, as a sentence, or None.
+
+    Only the exact folder of a valid student's name, as systemd made it: a real
+    directory in private/ and a link to it, never anything a link points to.
+    """
+    refusal = f"The box does not delete the files of '{name}'"
+    if problem(name, reserved, state_root) is not None:
+        return f"{refusal}: that is not a student's username."
+    private = os.path.join(state_root, "private")
+    folder, _ = _state_paths(name, state_root)
+    if os.path.lexists(folder):
+        if not stat.S_ISDIR(os.lstat(private).st_mode):
+            return f"{refusal}: {private} is not a plain folder."
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return f"{refusal}: {folder} is not a plain folder."
+    return None
+
+
+def remove_folder(name: str, reserved=frozenset(), state_root: str = "/var/lib") -> bool:
+    """Delete a student's folder and its link; True if anything was there.
+
+    Raises ValueError with folder_removal_problem's sentence instead of
+    touching anything else. The folder is removed through a descriptor of
+    private/ opened without following links, and rmtree never follows the
+    links inside it.
+    """
+    refused = folder_removal_problem(name, reserved, state_root)
+    if refused:
+        raise ValueError(refused)
+    folder, link = _state_paths(name, state_root)
+    removed = False
+    if os.path.lexists(folder):
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+        private_fd = os.open(os.path.join(state_root, "private"), flags)
+        try:
+            shutil.rmtree(name, dir_fd=private_fd)
+        finally:
+            os.close(private_fd)
+        removed = True
+    if os.path.islink(link):  # problem() above made sure it is the link to private/<name>
+        os.unlink(link)
+        removed = True
+    return removed

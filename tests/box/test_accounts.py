@@ -1,13 +1,16 @@
 """Accounts as students and the teacher meet them: signup with good and bad
-input, login failures and lockout, password change, admin reset, delete and
-re-create. Every answer is a page a person can read, never a server error."""
+input, login failures and lockout, password change, admin reset, delete (with
+or without the files) and re-create, approvals that only a POST makes, and the
+playbook refusing to make a student an admin. Every answer is a page a person
+can read, never a server error."""
 
 import re
 import time
 
 import pytest
-from conftest import HUB_URL, new_student_name
+from conftest import HUB_URL, new_student_name, only_in_the_first_pass
 from lab import PASSWORD, log_in, login_error, new_notebook, new_student, open_lab, run_cell, sign_up
+from playbook import run_site
 from playwright.sync_api import expect
 
 BAD_USERNAMES = [
@@ -145,19 +148,17 @@ def test_admin_resets_a_password_in_two_clicks_and_the_students_work_is_untouche
     assert host.file(f"/var/lib/private/{name}/work.txt").content_string == "my work\n"
 
 
-def test_deleting_and_recreating_a_student_keeps_their_files(host, page, other_page, admin_credentials):
-    name = new_student_name("del")
-    new_student(page, name)
-    open_lab(page, name)
-    new_notebook(page)
-    run_cell(page, "print(open('kept.txt', 'w').write('kept\\n'))")
-
-    admin = other_page
-    log_in(admin, *admin_credentials)
-    admin.goto(f"{HUB_URL}/hub/admin")  # what the Admin page's Delete button calls, below
+def admin_api(admin):
+    """The hub's REST API as the Admin page calls it, from the teacher's browser."""
+    admin.goto(f"{HUB_URL}/hub/admin")
     hub_cookies = admin.context.cookies(f"{HUB_URL}/hub/admin")
     xsrf = next(c["value"] for c in hub_cookies if c["name"] == "_xsrf" and "/hub" in c["path"])
-    headers = {"X-XSRFToken": xsrf}
+    return {"X-XSRFToken": xsrf}
+
+
+def delete_on_the_admin_page(admin, name):
+    """What the Admin page's Delete button calls: stop the server, then delete the user."""
+    headers = admin_api(admin)
     api = f"{HUB_URL}/hub/api/users/{name}"
     assert admin.request.delete(f"{api}/server", headers=headers).status in (202, 204)
     for _ in range(60):  # the Admin page, too, waits for the server to stop
@@ -167,6 +168,126 @@ def test_deleting_and_recreating_a_student_keeps_their_files(host, page, other_p
     deleted = admin.request.delete(api, headers=headers)
     assert deleted.status == 204, deleted.text()
 
-    new_student(page, name, "second-life-33")
+
+def students_row(admin, name):
+    admin.goto(f"{HUB_URL}/hub/students")
+    return admin.locator(f'tr[data-username="{name}"]')
+
+
+def test_a_name_deleted_on_the_admin_page_keeps_its_files_for_the_same_student_only(
+    host, page, other_page, admin_credentials
+):
+    """The files stay, so the name stays blocked for signups (a new student would get
+    them); the teacher gives the account back: Add user on the Admin page, then Set
+    password on the Students page."""
+    name = new_student_name("del")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    run_cell(page, "print(open('kept.txt', 'w').write('kept\\n'))")
+
+    admin = other_page
+    log_in(admin, *admin_credentials)
+    delete_on_the_admin_page(admin, name)
+
+    status, alert = sign_up(page, name, "someone-else-9")
+    assert status == 200
+    expect(alert).to_contain_text("belonged to a deleted account whose files are still on the box")
+
+    created = admin.request.post(f"{HUB_URL}/hub/api/users/{name}", headers=admin_api(admin))
+    assert created.status == 201, created.text()
+    status, alert = sign_up(page, name, "someone-else-9")
+    expect(alert).to_contain_text("your teacher created that account")
+    row = students_row(admin, name)
+    expect(row).to_contain_text("no password yet")
+    row.get_by_role("link", name="Set password").click()
+    admin.fill("#new_password_input", "second-life-33")
+    admin.fill("#new_password_confirmation_input", "second-life-33")
+    admin.locator("input[type=submit]").click()
+    expect(admin.locator(".alert")).to_contain_text(f"The password for {name} has been changed")
+
     open_lab(page, name, "second-life-33")
     assert host.file(f"/var/lib/private/{name}/kept.txt").content_string == "kept\n"
+
+
+def test_delete_with_files_on_the_students_page_frees_the_name(host, page, other_page, admin_credentials):
+    name = new_student_name("wipe")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    run_cell(page, "print(open('old.txt', 'w').write('old\\n'))")
+    unit = f"jupyter-{name}-singleuser.service"
+
+    admin = other_page
+    log_in(admin, *admin_credentials)
+    students_row(admin, name).get_by_role("link", name="Delete").click()
+    # the page only asks: nothing is deleted yet
+    expect(admin.get_by_role("heading", name=f"Delete the account {name}?")).to_be_visible()
+    assert host.file(f"/var/lib/private/{name}/old.txt").exists
+    assert host.service(unit).is_running
+    admin.get_by_label("Delete the files too").check()
+    admin.get_by_role("button", name="Delete").click()
+    expect(admin.locator(".alert")).to_contain_text(f"The account {name} and the files were deleted")
+    expect(admin.locator(f'tr[data-username="{name}"]')).to_have_count(0)
+
+    assert not host.service(unit).is_running
+    assert not host.file(f"/var/lib/private/{name}").exists
+    assert not host.file(f"/var/lib/{name}").exists and not host.file(f"/var/lib/{name}").is_symlink
+    log_in(page, name)
+    expect(login_error(page)).to_contain_text("Wrong username or password")
+
+    # the name is free again, for a fresh start with an empty folder
+    new_student(page, name, "fresh-start-66")
+    open_lab(page, name, "fresh-start-66")
+    assert not host.file(f"/var/lib/private/{name}/old.txt").exists
+
+
+def test_opening_an_approve_or_discard_address_changes_nothing(page, other_page, admin_credentials):
+    """NativeAuthenticator approved, unapproved and discarded accounts on a plain GET:
+    a link in a page or an e-mail was enough. Now the page only asks."""
+    name = new_student_name("get")
+    new_student(page, name)
+    admin = other_page
+    log_in(admin, *admin_credentials)
+    for address in (f"{HUB_URL}/hub/authorize/{name}", f"{HUB_URL}/hub/discard/{name}"):
+        answer = admin.goto(address)
+        assert answer.status == 200
+        expect(admin.locator("form#account-action")).to_be_visible()
+    expect(students_row(admin, name)).to_contain_text("active")
+    log_in(page, name)
+    expect(page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{name}"), timeout=60_000)
+
+
+def test_the_teacher_clears_a_lockout_from_the_students_page(page, other_page, admin_credentials):
+    name = new_student_name("unl")
+    new_student(page, name)
+    for _ in range(5):
+        log_in(page, name, "wrong-password-1")
+    expect(login_error(page)).to_contain_text("Too many wrong passwords")
+
+    admin = other_page
+    log_in(admin, *admin_credentials)
+    row = students_row(admin, name)
+    expect(row).to_contain_text("locked out after wrong passwords")
+    row.get_by_role("button", name="Clear lockout").click()
+    expect(admin.locator(".alert")).to_contain_text(f"{name} can log in again now")
+    expect(admin.locator(f'tr[data-username="{name}"]')).to_contain_text("active")
+
+    log_in(page, name)
+    expect(page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{name}"), timeout=60_000)
+
+
+def test_an_admin_in_the_inventory_who_is_a_student_stops_the_playbook(host, page):
+    """Never promoted silently: the student's account, password and files stay theirs."""
+    only_in_the_first_pass(host, "the preflight's check of extra admins")
+    name = new_student_name("helper")
+    new_student(page, name)
+    run = run_site(check=False, jupyterhub_extra_admins=[{"username": name, "password": "helper-secret-1"}])
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    assert f"The inventory names {name} as admin" in output
+    assert "helper-secret-1" not in output
+    log_in(page, name)
+    expect(page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{name}"), timeout=60_000)
+    log_in(page, name, "helper-secret-1")
+    expect(login_error(page)).to_contain_text("Wrong username or password")

@@ -34,7 +34,7 @@ def test_teacher_approves_one_student_and_discards_another(approval_mode, page, 
     admin.get_by_role("link", name="Students").click()
     row = admin.locator(f'tr[data-username="{wanted}"]')
     expect(row).to_contain_text("waiting for approval")
-    row.get_by_role("link", name="Approve").click()
+    row.get_by_role("button", name="Approve").click()
     expect(admin).to_have_url(re.compile(r"/hub/authorize"))
     admin.locator("tr", has_text=unwanted).get_by_role("button", name="Discard").click()
     expect(admin.locator("tr", has_text=unwanted)).to_have_count(0)

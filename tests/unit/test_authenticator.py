@@ -1,9 +1,12 @@
 import asyncio
+import os
 from datetime import timedelta
 
+import pytest
+from jupyterhub import orm
 from nativeauthenticator.orm import UserInfo
 
-from classbox_hub import admin
+from classbox_hub import admin, passwords, rules
 
 
 def login(auth, username, password):
@@ -146,3 +149,257 @@ def test_the_hub_keeps_answering_while_a_signup_hashes(authenticator):
     info, ticks = asyncio.run(signup_while_ticking())
     assert info is not None
     assert ticks >= 5, f"the event loop ticked only {ticks} times during the hash"
+
+
+# --- Lockout and the password queue -------------------------------------------
+
+
+class Address:
+    """A stand-in for the login page's handler: the hub reads the client's address from it."""
+
+    def __init__(self, ip):
+        self.request = type("Request", (), {"remote_ip": ip})()
+
+
+def login_from(auth, ip, username, password):
+    handler = Address(ip)
+    name = asyncio.run(auth.authenticate(handler, {"username": username, "password": password}))
+    return name, getattr(handler, "login_refusal", None)
+
+
+@pytest.fixture
+def counted_checks(monkeypatch):
+    """Every bcrypt check that runs, as (stored hash, start, end)."""
+    import time
+
+    calls = []
+    real_check = passwords.check_password
+
+    def check(password, hashed):
+        start = time.monotonic()
+        try:
+            return real_check(password, hashed)
+        finally:
+            calls.append((hashed, start, time.monotonic()))
+
+    monkeypatch.setattr(passwords, "check_password", check)
+    return calls
+
+
+def all_at_once(auth, tries):
+    """Log in with each (username, password) at the same moment; the refusals, in order."""
+
+    async def burst():
+        handlers = [Address("10.0.0.9") for _ in tries]
+        await asyncio.gather(
+            *(
+                auth.authenticate(handler, {"username": name, "password": password})
+                for handler, (name, password) in zip(handlers, tries)
+            )
+        )
+        return [getattr(handler, "login_refusal", None) for handler in handlers]
+
+    return asyncio.run(burst())
+
+
+def test_a_burst_of_wrong_passwords_meets_the_lockout_before_the_right_one(authenticator, counted_checks):
+    """Counted before hashing: 12 simultaneous wrong tries get 5 checks, and the right
+    password sent with them does not slip through."""
+    authenticator.allowed_failed_logins = 5
+    authenticator.seconds_before_next_try = 300
+    sign_up(authenticator, "nora", "classroom-42")
+    tries = [("nora", f"guess-{i}") for i in range(12)] + [("nora", "classroom-42")]
+    refusals = all_at_once(authenticator, tries)
+    assert len(counted_checks) <= 5, f"{len(counted_checks)} bcrypt checks ran"
+    assert "Too many wrong passwords" in refusals[-1]
+    assert authenticator.lockout_seconds_left("nora") > 290
+    assert login(authenticator, "nora", "classroom-42") is None
+
+
+def test_one_check_at_a_time_per_name(authenticator, counted_checks):
+    """A second login for the same name waits for the first check; other names do not."""
+    authenticator.allowed_failed_logins = 0
+    omar = sign_up(authenticator, "omar", "classroom-42").password
+    sign_up(authenticator, "pia", "classroom-42")
+    refusals = all_at_once(authenticator, [("omar", "classroom-42")] * 3 + [("pia", "classroom-42")])
+    assert refusals == [None] * 4
+    omars = sorted((start, end) for hashed, start, end in counted_checks if hashed == omar)
+    assert len(omars) == 3
+    for (_, first_end), (second_start, _) in zip(omars, omars[1:]):
+        assert second_start >= first_end, "two checks for one name ran at the same time"
+
+
+def test_a_full_password_queue_says_busy_instead_of_waiting(authenticator, monkeypatch):
+    authenticator.allowed_failed_logins = 5
+    authenticator.password_checks_waiting = 2
+    monkeypatch.setattr(passwords.QUEUE, "threads", 1)
+    names = [f"q{i}" for i in range(8)]
+    for name in names:
+        sign_up(authenticator, name, "classroom-42")
+    refusals = all_at_once(authenticator, [(name, "classroom-42") for name in names])
+    assert refusals[:3] == [None] * 3  # one running, two waiting
+    assert refusals[3:] == [rules.BUSY] * 5
+    # a refusal for a busy box is not a wrong try
+    assert all(authenticator.lockout_seconds_left(name) == 0 for name in names)
+    assert not any(name in authenticator.login_attempts for name in names)
+    assert passwords.QUEUE.admitted == 0
+
+
+def test_a_full_queue_makes_signup_raise_busy(authenticator, monkeypatch):
+    authenticator.password_checks_waiting = 0
+    monkeypatch.setattr(passwords.QUEUE, "admitted", passwords.QUEUE.threads)
+    with pytest.raises(passwords.Busy):
+        sign_up(authenticator, "rita", "classroom-42")
+    assert authenticator.get_user("rita") is None
+
+
+def test_tries_during_a_lockout_do_not_prolong_it(authenticator):
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    sign_up(authenticator, "sam", "classroom-42")
+    for _ in range(3):
+        login(authenticator, "sam", "wrong-password")
+    started = authenticator.login_attempts["sam"]["time"]
+    for _ in range(5):
+        assert login(authenticator, "sam", "wrong-password") is None
+    assert authenticator.login_attempts["sam"] == {"count": 3, "time": started}
+
+
+def test_after_a_lockout_the_count_starts_afresh(authenticator):
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    sign_up(authenticator, "tom", "classroom-42")
+    for _ in range(3):
+        login(authenticator, "tom", "wrong-password")
+    authenticator.login_attempts["tom"]["time"] -= timedelta(seconds=601)
+    # one typo after the lockout is one wrong try, not a new lockout
+    assert login(authenticator, "tom", "wrong-password") is None
+    assert authenticator.lockout_seconds_left("tom") == 0
+    assert login(authenticator, "tom", "classroom-42") == "tom"
+
+
+def test_a_lockout_does_not_come_back_a_day_later(authenticator):
+    """NativeAuthenticator compares timedelta.seconds, which wraps around every day."""
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    sign_up(authenticator, "uma", "classroom-42")
+    for _ in range(3):
+        login(authenticator, "uma", "wrong-password")
+    authenticator.login_attempts["uma"]["time"] -= timedelta(days=1, seconds=60)
+    assert not authenticator.is_blocked("uma")
+    assert login(authenticator, "uma", "classroom-42") == "uma"
+
+
+def test_nobody_at_another_computer_locks_the_admin_out(authenticator, db_url):
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    admin.set_password(db_url, "admin", "teacher-secret")
+    for _ in range(10):
+        name, refusal = login_from(authenticator, "10.0.0.66", "admin", "guess-1")
+    assert "Too many wrong passwords" in refusal
+    assert login_from(authenticator, "10.0.0.66", "admin", "teacher-secret") == (None, refusal)
+    # the teacher's own computer is not locked out
+    assert login_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
+    assert authenticator.locked_out_seconds("admin") > 590
+    # and the teacher's own lockout lasts the lockout time, no longer
+    for _ in range(3):
+        login_from(authenticator, "10.0.0.2", "admin", "typo-1")
+    authenticator.login_attempts["admin from 10.0.0.2"]["time"] -= timedelta(seconds=601)
+    assert login_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
+
+
+def test_students_lock_out_by_name_from_any_computer(authenticator):
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    sign_up(authenticator, "vera", "classroom-42")
+    for ip in ["10.0.0.5", "10.0.0.6", "10.0.0.7"]:
+        login_from(authenticator, ip, "vera", "guess-1")
+    assert "Too many wrong passwords" in login_from(authenticator, "10.0.0.8", "vera", "classroom-42")[1]
+
+
+def test_clear_lockout_lets_the_student_in_at_once(authenticator, db_url):
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    sign_up(authenticator, "will", "classroom-42")
+    admin.set_password(db_url, "admin", "teacher-secret")
+    for _ in range(3):
+        login(authenticator, "will", "wrong-password")
+        login_from(authenticator, "10.0.0.66", "admin", "guess-1")
+    assert authenticator.locked_out_seconds("will") and authenticator.locked_out_seconds("admin")
+    authenticator.clear_lockout("will")
+    authenticator.clear_lockout("admin")
+    assert not authenticator.locked_out_seconds("will") and not authenticator.locked_out_seconds("admin")
+    assert login(authenticator, "will", "classroom-42") == "will"
+
+
+def test_login_refusals_say_why(authenticator):
+    authenticator.open_signup = False
+    sign_up(authenticator, "xena", "classroom-42")
+    assert login_from(authenticator, "10.0.0.5", "xena", "classroom-42") == (None, rules.NOT_APPROVED)
+    assert login_from(authenticator, "10.0.0.5", "xena", "classroom-43") == (None, rules.WRONG_LOGIN)
+    assert login_from(authenticator, "10.0.0.5", "nobody", "classroom-42") == (None, rules.WRONG_LOGIN)
+
+
+# --- Names the hub knows, and folders left behind -----------------------------
+
+
+def test_a_name_created_on_the_admin_page_cannot_be_signed_up(authenticator, db):
+    db.add(orm.User(name="yann"))
+    db.commit()
+    assert "your teacher created" in authenticator.signup_problem("yann")
+    assert sign_up(authenticator, "yann", "classroom-42") is None
+    assert authenticator.get_user("yann") is None
+
+
+def test_the_teacher_sets_the_first_password_of_an_admin_page_account(authenticator, db):
+    db.add(orm.User(name="yann"))
+    db.commit()
+    asyncio.run(authenticator.set_password("yann", "classroom-42"))
+    assert login(authenticator, "yann", "classroom-42") == "yann"
+
+
+def test_a_deleted_accounts_folder_blocks_the_name(authenticator, tmp_path):
+    state = tmp_path / "var-lib"
+    (state / "private" / "zara").mkdir(parents=True)
+    assert "deleted account" in authenticator.signup_problem("zara")
+    os.symlink("private/zara", state / "zara")
+    assert sign_up(authenticator, "zara", "classroom-42") is None
+    # only the link left (its folder removed by hand) blocks it too
+    (state / "private" / "zara").rmdir()
+    assert "deleted account" in authenticator.signup_problem("zara")
+    os.unlink(state / "zara")
+    assert sign_up(authenticator, "zara", "classroom-42") is not None
+
+
+def test_an_existing_students_folder_does_not_block_their_login(authenticator, tmp_path):
+    sign_up(authenticator, "anja", "classroom-42")
+    (tmp_path / "var-lib" / "private" / "anja").mkdir(parents=True)
+    os.symlink("private/anja", tmp_path / "var-lib" / "anja")
+    assert login(authenticator, "anja", "classroom-42") == "anja"
+
+
+def test_every_account_changing_url_is_ours(authenticator):
+    """NativeAuthenticator's /authorize/<name> and /discard/<name> changed accounts on a GET."""
+    from classbox_hub import handlers
+
+    routes = dict(authenticator.get_handlers(None))
+    assert routes["/authorize/([^/]*)"] is handlers.ApproveHandler
+    assert routes["/discard/([^/]*)"] is handlers.DiscardHandler
+    assert routes["/authorize"] is handlers.AuthorizationAreaHandler
+    assert routes["/students/([^/]+)/clear-lockout"] is handlers.ClearLockoutHandler
+    assert routes["/students/([^/]+)/delete"] is handlers.DeleteHandler
+
+
+def test_forged_addresses_get_a_bounded_number_of_guesses_at_the_admin(authenticator, db_url, counted_checks):
+    """Code on the box can reach the hub directly and send any X-Real-IP: the admin's
+    name as a whole locks out after five computers' worth of wrong tries."""
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    admin.set_password(db_url, "admin", "teacher-secret")
+    for i in range(40):
+        login_from(authenticator, f"10.1.0.{i}", "admin", "guess-1")
+    assert len(counted_checks) == 15
+    name, refusal = login_from(authenticator, "10.0.0.2", "admin", "teacher-secret")
+    assert name is None and "Too many wrong passwords" in refusal
+    authenticator.login_attempts["admin"]["time"] -= timedelta(seconds=601)
+    assert login_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)

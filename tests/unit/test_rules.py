@@ -19,15 +19,41 @@ def test_each_password_problem_is_a_readable_sentence():
     assert "too common" in rules.password_problem("password1", "password1", 8, lambda p: True)
 
 
+def signup_problem(name="anna", taken=False, admins=(), hub_user=False, name_problem=None, files=False):
+    return rules.signup_problem(
+        name,
+        taken=taken,
+        admin_names=set(admins),
+        hub_user=hub_user,
+        username_problem=lambda _: name_problem,
+        leftover_files=lambda _: files,
+    )
+
+
 def test_taken_and_admin_names_say_taken_and_where_to_go():
-    for taken, admins in [(True, set()), (False, {"anna"})]:
-        message = rules.signup_problem("anna", taken, admins, lambda name: None)
+    for message in [signup_problem(taken=True), signup_problem(admins={"anna"})]:
         assert "already taken" in message and "ask your teacher" in message
 
 
 def test_signup_problem_falls_back_to_the_username_rules():
-    assert rules.signup_problem("x y", False, set(), lambda name: "bad name") == "bad name"
-    assert rules.signup_problem("anna", False, set(), lambda name: None) is None
+    assert signup_problem("x y", name_problem="bad name") == "bad name"
+    assert signup_problem("anna") is None
+
+
+def test_a_name_the_teacher_created_on_the_admin_page_is_taken():
+    message = signup_problem(hub_user=True)
+    assert "your teacher created that account" in message and "Students page" in message
+
+
+def test_a_name_with_a_deleted_accounts_files_is_refused():
+    message = signup_problem(files=True)
+    assert "deleted account" in message and "ask your teacher" in message
+    # the folder is looked for only with a valid name
+    assert signup_problem("../etc", name_problem="bad name", files=True) == "bad name"
+
+
+def test_busy_is_one_readable_sentence():
+    assert rules.BUSY == "The box is busy, try again in a few seconds."
 
 
 def test_lockout_message_counts_whole_minutes():

@@ -1,0 +1,392 @@
+"""The account pages in a real JupyterHub, over HTTP, without a box.
+
+A hub runs in a subprocess on 127.0.0.1 with our authenticator and templates,
+an in-memory proxy instead of configurable-http-proxy, and students' folders
+in a temporary state root. The tests act as a browser does: read the page's
+_xsrf token, post the forms.
+"""
+
+import html
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+import classbox_hub
+from classbox_hub import admin, rules
+
+# The hub imports this checkout's package, wherever pytest found it.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(classbox_hub.__file__))
+
+ADMIN_PASSWORD = "teacher-secret-1"
+PASSWORD = "blue-koala-42"
+
+CONFIG = """
+from jupyterhub.proxy import Proxy
+from classbox_hub import TEMPLATE_DIR
+
+
+class MemoryProxy(Proxy):
+    should_start = False
+    routes = {{}}
+
+    async def add_route(self, routespec, target, data):
+        self.routes[routespec] = {{"routespec": routespec, "target": target, "data": data}}
+
+    async def delete_route(self, routespec):
+        self.routes.pop(routespec, None)
+
+    async def get_all_routes(self):
+        return dict(self.routes)
+
+
+c = get_config()
+c.JupyterHub.proxy_class = MemoryProxy
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{port}"
+c.JupyterHub.bind_url = "http://127.0.0.1:{proxy_port}/jupyterhub/"
+c.JupyterHub.db_url = "{db_url}"
+c.JupyterHub.cookie_secret_file = "{tmp}/cookie_secret"
+c.JupyterHub.cleanup_servers = False
+c.JupyterHub.authenticator_class = "classbox_hub.authenticator.ClassroomAuthenticator"
+c.JupyterHub.template_paths = [TEMPLATE_DIR]
+c.Authenticator.admin_users = {{"admin"}}
+c.Authenticator.allow_all = True
+c.NativeAuthenticator.open_signup = True
+c.NativeAuthenticator.minimum_password_length = 8
+c.NativeAuthenticator.allowed_failed_logins = 5
+c.NativeAuthenticator.seconds_before_next_try = 300
+c.ClassroomAuthenticator.state_root = "{tmp}/var-lib"
+{extra}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Hub:
+    """A running hub: its URL, database and state root."""
+
+    def __init__(self, tmp, extra=""):
+        self.tmp = tmp
+        self.db_url = f"sqlite:///{tmp}/jupyterhub.sqlite"
+        self.state_root = tmp / "var-lib"
+        (self.state_root / "private").mkdir(parents=True)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/jupyterhub/hub"
+        config = tmp / "jupyterhub_config.py"
+        config.write_text(
+            CONFIG.format(
+                port=port, proxy_port=free_port(), db_url=self.db_url, tmp=tmp, extra=textwrap.dedent(extra)
+            )
+        )
+        self.log = open(tmp / "hub.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+            cwd=tmp,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": PACKAGE_PARENT},
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{self.url}/api", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the hub did not start:\n" + (tmp / "hub.log").read_text()[-3000:])
+            time.sleep(0.2)
+        admin.set_password(self.db_url, "admin", ADMIN_PASSWORD)  # as the playbook does
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    running = Hub(tmp_path_factory.mktemp("hub"))
+    yield running
+    running.stop()
+
+
+_names = iter(range(10**6))
+
+
+def new_name(prefix="s"):
+    return f"{prefix}{next(_names)}"
+
+
+def xsrf_of(page):
+    return re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+
+
+def post_form(session, url, **fields):
+    """Open the page with the form (for its _xsrf token), then post the form."""
+    page = session.get(url)
+    assert page.status_code == 200, page.text
+    return session.post(url, data={"_xsrf": xsrf_of(page), **fields}, allow_redirects=False)
+
+
+def post_with_token(session, url, **fields):
+    """Post as a page of the hub would, with the session's token (for a URL with no form page)."""
+    session.get(f"{url.split('/hub/')[0]}/hub/students")
+    token = session.cookies.get("_xsrf", path="/jupyterhub/hub/")
+    return session.post(url, data={"_xsrf": token, **fields}, allow_redirects=False)
+
+
+def sign_up(hub, name, password=PASSWORD):
+    answer = post_form(
+        requests.Session(), f"{hub.url}/signup",
+        username=name, signup_password=password, signup_password_confirmation=password,
+    )
+    return answer.status_code, alert_of(answer)
+
+
+def log_in(hub, name, password=PASSWORD, session=None):
+    session = session or requests.Session()
+    answer = post_form(session, f"{hub.url}/login", username=name, password=password)
+    return session, answer
+
+
+def as_admin(hub):
+    session, answer = log_in(hub, "admin", ADMIN_PASSWORD)
+    assert answer.status_code == 302, answer.text
+    return session
+
+
+def alert_of(answer):
+    found = re.search(r'<div class="alert [^"]*"[^>]*>(.*?)</div>', answer.text, re.S) or re.search(
+        r'<p class="login_error">(.*?)</p>', answer.text, re.S
+    )
+    return html.unescape(" ".join(found.group(1).split())) if found else ""
+
+
+def row_of(page, name):
+    found = re.search(rf'<tr data-username="{name}">(.*?)</tr>', page.text, re.S)
+    return html.unescape(" ".join(found.group(1).split())) if found else None
+
+
+def approved(hub, name):
+    from nativeauthenticator.orm import UserInfo
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    with Session(create_engine(hub.db_url)) as db:
+        info = db.query(UserInfo).filter_by(username=name).first()
+        return None if info is None else bool(info.is_authorized)
+
+
+def student_files(hub, name):
+    folder = hub.state_root / "private" / name
+    folder.mkdir()
+    (folder / "work.ipynb").write_text("{}")
+    (hub.state_root / name).symlink_to(f"private/{name}")
+    return folder
+
+
+# --- Nothing changes an account on a GET; a POST needs the page's token --------
+
+
+def test_get_authorize_and_discard_change_nothing(hub):
+    waiting = new_name("wait")
+    teacher = as_admin(hub)
+    # an unapproved signup, as in approval mode
+    sign_up(hub, waiting)
+    post_form(teacher, f"{hub.url}/authorize/{waiting}", approved="no")
+    assert approved(hub, waiting) is False
+
+    for url in [f"{hub.url}/authorize/{waiting}", f"{hub.url}/discard/{waiting}"]:
+        page = teacher.get(url)
+        assert page.status_code == 200
+        assert "<form method=\"post\"" in page.text and waiting in page.text
+        assert approved(hub, waiting) is False
+
+
+def test_a_post_without_the_pages_token_is_refused_and_changes_nothing(hub):
+    waiting = new_name("wait")
+    teacher = as_admin(hub)
+    sign_up(hub, waiting)
+    post_form(teacher, f"{hub.url}/authorize/{waiting}", approved="no")
+    for url in [f"{hub.url}/authorize/{waiting}", f"{hub.url}/discard/{waiting}",
+                f"{hub.url}/students/{waiting}/delete"]:
+        answer = teacher.post(url, data={"choice": "delete"}, allow_redirects=False)
+        assert answer.status_code == 403
+    assert approved(hub, waiting) is False
+
+
+def test_approve_and_discard_from_the_students_page(hub):
+    wanted, unwanted = new_name("ok"), new_name("no")
+    teacher = as_admin(hub)
+    for name in (wanted, unwanted):
+        sign_up(hub, name)
+        post_form(teacher, f"{hub.url}/authorize/{name}", approved="no")
+    page = teacher.get(f"{hub.url}/students")
+    assert "waiting for approval" in row_of(page, wanted)
+    assert ">Approve</button>" in row_of(page, wanted) and ">Discard</button>" in row_of(page, wanted)
+
+    answer = post_form(teacher, f"{hub.url}/authorize/{wanted}", next="students")
+    assert answer.status_code == 200 and f"{wanted} is approved" in alert_of(answer)
+    assert approved(hub, wanted) is True
+    answer = post_form(teacher, f"{hub.url}/discard/{unwanted}", next="students")
+    assert f"The signup of {unwanted} was discarded" in alert_of(answer)
+    assert row_of(answer, unwanted) is None and approved(hub, unwanted) is None
+    # an approved account is not discarded: that is what Delete is for
+    answer = post_form(teacher, f"{hub.url}/discard/{wanted}")
+    assert answer.status_code == 409 and "not waiting for approval" in alert_of(answer)
+
+
+def test_the_authorization_area_posts_too(hub):
+    name = new_name("area")
+    sign_up(hub, name)
+    teacher = as_admin(hub)
+    page = teacher.get(f"{hub.url}/authorize")
+    assert page.status_code == 200
+    assert 'href="/jupyterhub/hub/authorize/' not in page.text
+    assert 'href="/jupyterhub/hub/discard/' not in page.text
+    answer = post_form(teacher, f"{hub.url}/authorize/{name}", approved="no", next="authorize")
+    assert answer.status_code == 200 and f"{name} is no longer approved" in alert_of(answer)
+    assert "<h1>Approvals</h1>" in answer.text and approved(hub, name) is False
+    answer = post_form(teacher, f"{hub.url}/authorize/{name}", next="authorize")
+    assert f"{name} is approved" in alert_of(answer) and approved(hub, name) is True
+
+
+# --- Lockouts on the Students page ---------------------------------------------------
+
+
+def test_the_students_page_shows_a_lockout_and_clears_it(hub):
+    name = new_name("lock")
+    sign_up(hub, name)
+    for _ in range(5):
+        _, answer = log_in(hub, name, "wrong-password-1")
+    assert "Too many wrong passwords" in alert_of(answer)
+    teacher = as_admin(hub)
+    assert "locked out" in row_of(teacher.get(f"{hub.url}/students"), name)
+
+    assert teacher.get(f"{hub.url}/students/{name}/clear-lockout").status_code == 200
+    _, answer = log_in(hub, name)
+    assert "Too many wrong passwords" in alert_of(answer), "a GET cleared the lockout"
+
+    answer = post_form(teacher, f"{hub.url}/students/{name}/clear-lockout")
+    assert answer.status_code == 200 and f"{name} can log in again now" in alert_of(answer)
+    assert "locked out" not in row_of(answer, name)
+    _, answer = log_in(hub, name)
+    assert answer.status_code == 302
+
+
+def test_a_burst_of_wrong_passwords_locks_the_name_and_the_right_one_is_refused(hub):
+    name = new_name("burst")
+    sign_up(hub, name)
+
+    def wrong(i):
+        return log_in(hub, name, f"guess-{i}-x")[1].status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert set(pool.map(wrong, range(12))) == {200}
+    _, answer = log_in(hub, name)
+    assert answer.status_code == 200 and "Too many wrong passwords" in alert_of(answer)
+
+
+# --- Deleting accounts, with or without files; names that stay taken ---------------
+
+
+def test_delete_with_files_frees_the_name(hub):
+    name = new_name("gone")
+    sign_up(hub, name)
+    folder = student_files(hub, name)
+    teacher = as_admin(hub)
+    page = teacher.get(f"{hub.url}/students/{name}/delete")
+    assert page.status_code == 200 and 'value="delete"' in page.text
+    assert folder.exists() and approved(hub, name) is True
+
+    answer = post_form(teacher, f"{hub.url}/students/{name}/delete", choice="delete")
+    assert answer.status_code == 200, answer.text
+    assert "and the files were deleted" in alert_of(answer)
+    assert not folder.exists() and not (hub.state_root / name).is_symlink()
+    assert approved(hub, name) is None and row_of(answer, name) is None
+    assert sign_up(hub, name) == (200, rules.SIGNED_UP)
+
+
+def test_a_name_deleted_without_its_files_cannot_be_signed_up_again(hub):
+    name = new_name("kept")
+    sign_up(hub, name)
+    folder = student_files(hub, name)
+    teacher = as_admin(hub)
+    answer = post_form(teacher, f"{hub.url}/students/{name}/delete", choice="keep")
+    assert "the files are kept" in alert_of(answer)
+    assert (folder / "work.ipynb").exists()
+    status, alert = sign_up(hub, name, "someone-else-9")
+    assert status == 200 and "belonged to a deleted account" in alert
+
+
+def test_the_admin_cannot_be_deleted_from_the_students_page(hub):
+    teacher = as_admin(hub)
+    answer = post_form(teacher, f"{hub.url}/students/admin/delete", choice="delete")
+    assert answer.status_code == 409 and "admin named in the inventory" in alert_of(answer)
+    assert approved(hub, "admin") is True
+
+
+def test_an_account_made_on_the_admin_page_is_taken_until_the_teacher_sets_its_password(hub):
+    name = new_name("made")
+    teacher = as_admin(hub)
+    teacher.get(f"{hub.url}/admin")
+    xsrf = teacher.cookies.get("_xsrf", path="/jupyterhub/hub/")
+    created = teacher.post(f"{hub.url}/api/users/{name}", headers={"X-XSRFToken": xsrf})
+    assert created.status_code == 201, created.text
+    status, alert = sign_up(hub, name)
+    assert "your teacher created that account" in alert
+    assert "no password yet" in row_of(teacher.get(f"{hub.url}/students"), name)
+
+    answer = post_form(
+        teacher, f"{hub.url}/change-password/{name}",
+        new_password=PASSWORD, new_password_confirmation=PASSWORD,
+    )
+    assert f"The password for {name} has been changed" in alert_of(answer)
+    assert log_in(hub, name)[1].status_code == 302
+
+
+def test_an_unknown_account_is_a_readable_404(hub):
+    teacher = as_admin(hub)
+    assert teacher.get(f"{hub.url}/students/nobody-here/delete").status_code == 404
+    answer = post_with_token(teacher, f"{hub.url}/students/nobody-here/delete")
+    assert answer.status_code == 404 and "There is no account 'nobody-here'" in alert_of(answer)
+    page = teacher.get(f"{hub.url}/authorize/%3Cscript%3E")
+    assert page.status_code == 404 and "<script>" not in page.text
+
+
+# --- A busy box says so ------------------------------------------------------------
+
+
+def test_a_full_password_queue_answers_503_with_the_login_page(tmp_path):
+    busy_hub = Hub(tmp_path, extra="c.ClassroomAuthenticator.password_checks_waiting = 0\n")
+    try:
+        names = [new_name("many") for _ in range(12)]
+        for name in names:
+            sign_up(busy_hub, name)
+
+        def login(name):
+            answer = log_in(busy_hub, name)[1]
+            return answer.status_code, alert_of(answer), answer.headers.get("Retry-After")
+
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(login, names))
+        busy = [a for a in answers if a[0] == 503]
+        assert busy, answers
+        assert all(a == (503, "The box is busy, try again in a few seconds.", "5") for a in busy)
+        assert {a[0] for a in answers} <= {302, 503}
+        # and no wrong try was counted: each of them logs in now
+        assert all(log_in(busy_hub, name)[1].status_code == 302 for name in names)
+    finally:
+        busy_hub.stop()
