@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup check-fresh-setup test test-pi lint unit wheels molecule offline bench bench-stock bench-offline
+.PHONY: demo demo-down setup check-fresh-setup test test-pi lint unit wheels pins molecule offline bench bench-stock bench-offline
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -32,6 +32,12 @@ unit:
 
 wheels:  ## Every pinned package has a wheel for amd64 and arm64 (asks PyPI)
 	python scripts/check-wheels.py
+
+pins:  ## Resolve roles/jupyterhub/files/requirements.in into the hashed lock requirements.txt (needs PyPI)
+	uv pip compile roles/jupyterhub/files/requirements.in --output-file roles/jupyterhub/files/requirements.txt \
+	  --generate-hashes --python-version 3.11.2 --python-platform x86_64-unknown-linux-gnu \
+	  --index-url https://pypi.org/simple --find-links roles/jupyterhub/files/wheels \
+	  --no-config --custom-compile-command "make pins" --quiet $(UPGRADE)
 
 # Each test run gets its own admin password unless one is given.
 TEST_ADMIN_PASSWORD = $${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}

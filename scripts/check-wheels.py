@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Check that every pinned package of the hub's venv installs from a wheel.
 
-The box installs with `pip --only-binary=:all:`: nothing is compiled there (a
-Raspberry Pi would take many minutes per package). This asks PyPI, for each
-pin of roles/jupyterhub/files/requirements.txt, whether a wheel fits Debian 12's
-CPython 3.11 (glibc 2.36) on amd64 and on arm64, or whether one is in
-roles/jupyterhub/files/wheels/. Exits 1 naming every package without one.
+The box installs with `pip --only-binary=:all: --require-hashes`: nothing is
+compiled there (a Raspberry Pi would take many minutes per package), and only
+files whose sha256 the lock lists are accepted. This asks PyPI, for each pin of
+the hashed lock roles/jupyterhub/files/requirements.txt, whether a wheel fits
+Debian 12's CPython 3.11 (glibc 2.36) on amd64 and on arm64 and has its sha256
+in the lock, or whether one is in roles/jupyterhub/files/wheels/. Exits 1
+naming every package without one.
 """
 
 import json
@@ -25,7 +27,7 @@ PYTHON = (3, 11)
 # The bundle builder downloads wheels for the same platforms: one definition.
 sys.path.insert(0, str(ROOT / "roles" / "packages" / "files"))
 from classbox_bundle import MACHINES as ARCHITECTURES  # noqa: E402
-from classbox_bundle import pip_platforms  # noqa: E402
+from classbox_bundle import pip_platforms, project_key, read_lock, sha256_of  # noqa: E402
 
 
 def supported_tags(arch: str) -> set:
@@ -35,46 +37,43 @@ def supported_tags(arch: str) -> set:
     )
 
 
-def pins() -> list[tuple[str, str]]:
-    lines = PINS.read_text().splitlines()
-    return [tuple(line.split("==", 1)) for line in lines if line and line[0].isalnum() and "==" in line]
-
-
-def wheel_files(name: str) -> list[str]:
-    """Every wheel PyPI has of `name` (the simple index, as JSON)."""
+def wheel_files(name: str) -> list[tuple[str, str]]:
+    """Every wheel PyPI has of `name`, with its sha256 (the simple index, as JSON)."""
     request = urllib.request.Request(
         f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         project = json.load(answer)
-    return [f["filename"] for f in project["files"] if f["filename"].endswith(".whl")]
+    return [(f["filename"], f["hashes"].get("sha256")) for f in project["files"] if f["filename"].endswith(".whl")]
 
 
 def main() -> int:
     wanted = {arch: supported_tags(arch) for arch in ARCHITECTURES}
-    local = [path.name for path in LOCAL_WHEELS.glob("*.whl")]
-    pinned = pins()
+    local = [(path.name, sha256_of(path)) for path in LOCAL_WHEELS.glob("*.whl")]
+    lock = read_lock(PINS)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        published = dict(zip(pinned, pool.map(lambda pin: wheel_files(pin[0]), pinned)))
+        published = dict(zip(lock, pool.map(wheel_files, lock)))
     missing = []
-    for (name, version), files in published.items():
-        candidates = files + [f for f in local if f.lower().startswith(name.lower().replace("-", "_") + "-")]
+    for name, files in published.items():
+        version, hashes = lock[name]
+        candidates = files + [(f, digest) for f, digest in local if project_key(f.split("-", 1)[0]) == name]
         tags = set()
-        for filename in candidates:
+        for filename, digest in candidates:
             try:
                 _, wheel_version, _, wheel_tags = parse_wheel_filename(filename)
             except (InvalidWheelFilename, InvalidVersion):
                 continue  # old uploads with names today's tools refuse
-            if str(wheel_version) == version:
+            if str(wheel_version) == version and digest in hashes:
                 tags |= set(wheel_tags)
         for arch, supported in wanted.items():
             if not tags & supported:
-                missing.append(f"{name}=={version} has no wheel for {arch}")
+                missing.append(f"{name}=={version} has no wheel for {arch} whose sha256 the lock lists")
     for line in missing:
-        print(f"check-wheels: {line} (pip would compile it on the box; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md)",
-              file=sys.stderr)
+        print(f"check-wheels: {line} (pip on the box would refuse it; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md, "
+              "then make pins)", file=sys.stderr)
     if not missing:
-        print(f"check-wheels: all {len(pinned)} pinned packages have wheels for {', '.join(ARCHITECTURES)}")
+        print(f"check-wheels: all {len(lock)} pinned packages have wheels for {', '.join(ARCHITECTURES)}, "
+              "their sha256 in the lock")
     return 1 if missing else 0
 
 

@@ -1,11 +1,16 @@
 """The offline bundle's checks (roles/packages/files/classbox_bundle.py).
 
 The bundles here are small but made the way `build` makes them (manifest,
-SHA256SUMS, one top folder); building a real one needs the network and is
-covered by the offline molecule scenario.
+SHA256SUMS, one top folder, Debian's signed indexes, a hashed lock), real
+files in a real tar; a throwaway GnuPG key stands in for Debian's archive key.
+Building a real one needs the network and is covered by the offline molecule
+scenario.
 """
 
+import hashlib
 import io
+import lzma
+import shutil
 import sys
 import tarfile
 from argparse import Namespace
@@ -18,13 +23,28 @@ import fake_bundle  # noqa: E402
 from fake_bundle import classbox_bundle as bundle  # noqa: E402
 
 PACKAGES = ["nginx", "dnsmasq"]
+ROOT = Path(__file__).resolve().parents[2]
+NGINX_DEB = "nginx_1.22.1-9_amd64.deb"
+
+
+@pytest.fixture(scope="session")
+def signer(tmp_path_factory):
+    """A signing key standing in for Debian's: (its GnuPG home, the keyring the checks trust)."""
+    if not (shutil.which("gpg") and shutil.which("gpgv")):
+        pytest.skip("needs gpg and gpgv (Debian package gpg)")
+    home, keyring = fake_bundle.make_signer(tmp_path_factory.mktemp("debian-key"))
+    yield home, keyring
+    fake_bundle.forget_signer(home)
+
+
+@pytest.fixture
+def keyring(signer):
+    return str(signer[1])
 
 
 @pytest.fixture
 def requirements(tmp_path):
-    path = tmp_path / "requirements.txt"
-    path.write_text("jupyterhub==5.5.4\n")
-    return path
+    return fake_bundle.hashed_lock(tmp_path / "requirements.txt")
 
 
 @pytest.fixture
@@ -35,35 +55,40 @@ def local_wheels(tmp_path):
     return folder
 
 
-def make_bundle(out, requirements, local_wheels, arch="amd64", tweak=None):
-    return fake_bundle.make_bundle(out, requirements, PACKAGES, arch, local_wheels, tweak)
+@pytest.fixture
+def make_bundle(tmp_path, requirements, local_wheels, signer):
+    def make(arch="amd64", tweak=None, out=tmp_path):
+        return fake_bundle.make_bundle(out, requirements, PACKAGES, arch, local_wheels, tweak, signer=signer[0])
+    return make
 
 
-def refusal(archive, requirements, arch="amd64", packages=PACKAGES) -> str:
+def refusal(archive, requirements, keyring, arch="amd64", packages=PACKAGES) -> str:
     with pytest.raises(bundle.BundleError) as raised:
-        bundle.check_archive(archive, arch, requirements, packages)
+        bundle.check_archive(archive, arch, requirements, packages, keyring)
     return str(raised.value)
 
 
-def test_an_intact_bundle_passes_and_is_described(tmp_path, requirements, local_wheels):
-    archive = make_bundle(tmp_path, requirements, local_wheels)
-    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES)
+def test_an_intact_bundle_passes_and_is_described(tmp_path, make_bundle, requirements, keyring):
+    archive = make_bundle()
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring)
+    folder = tmp_path / "classbox-bundle-amd64"
     assert summary["arch"] == "amd64"
     assert summary["folder"] == "classbox-bundle-amd64"
-    assert summary["files"] == 4  # two packages' files, a wheel, the manifest
-    assert summary["checksums_sha256"] == bundle.sha256_of(tmp_path / "classbox-bundle-amd64" / "SHA256SUMS")
+    assert summary["files"] == 11  # two packages and their index, three suites' signed indexes, a wheel, the manifest
+    # the digests the box checks after the copy: of the very archive read, and of apt's index in it
+    assert summary["sha256"] == bundle.sha256_of(archive)
+    assert summary["packages_sha256"] == bundle.sha256_of(folder / "debs" / "Packages")
     assert summary["bytes"] == archive.stat().st_size
 
 
-def test_a_bundle_for_another_architecture_is_refused_with_the_fix(tmp_path, requirements, local_wheels):
-    archive = make_bundle(tmp_path, requirements, local_wheels, arch="arm64")
-    message = refusal(archive, requirements, arch="amd64")
+def test_a_bundle_for_another_architecture_is_refused_with_the_fix(make_bundle, requirements, keyring):
+    message = refusal(make_bundle(arch="arm64"), requirements, keyring, arch="amd64")
     assert "for arm64, but the box is amd64" in message
     assert "-e packages_bundle_arch=amd64" in message
 
 
 def corrupt(folder):
-    (folder / "debs" / "nginx_1.22.1-9_amd64.deb").write_bytes(b"nginx packagf")
+    (folder / "debs" / NGINX_DEB).write_bytes(b"nginx packagf")
 
 
 def lose(folder):
@@ -77,84 +102,255 @@ def add(folder):
 @pytest.mark.parametrize(
     "tweak, says",
     [
-        (corrupt, "The bundle is damaged: 1 file(s) do not match their checksum, first debs/nginx_1.22.1-9_amd64.deb."),
+        (corrupt, f"The bundle is damaged: 1 file(s) do not match their checksum, first debs/{NGINX_DEB}."),
         (lose, "The bundle is incomplete: 1 file(s) missing, first wheels/jupyterhub-5.5.4-py3-none-any.whl."),
         (add, "The bundle holds a file it does not list: wheels/extra-1.0-py3-none-any.whl."),
     ],
     ids=["damaged", "missing", "unlisted"],
 )
-def test_a_changed_copy_is_refused_naming_the_file(tmp_path, requirements, local_wheels, tweak, says):
-    message = refusal(make_bundle(tmp_path, requirements, local_wheels, tweak=tweak), requirements)
-    assert message.startswith(says)
+def test_a_changed_copy_is_refused_naming_the_file(make_bundle, requirements, keyring, tweak, says):
+    assert refusal(make_bundle(tweak=tweak), requirements, keyring).startswith(says)
 
 
-def test_an_archive_cut_short_is_refused(tmp_path, requirements, local_wheels):
-    archive = make_bundle(tmp_path, requirements, local_wheels)
+# --- forged bundles: changed, then SHA256SUMS written again to match ------------
+
+
+def forged(change):
+    def tweak(folder):
+        change(folder)
+        bundle.write_checksums(folder)
+    return tweak
+
+
+def swap_deb(folder):
+    (folder / "debs" / NGINX_DEB).write_bytes(b"nginx with a backdoor")
+
+
+def swap_deb_and_its_index_entry(folder):
+    swap_deb(folder)
+    packages = folder / "debs" / "Packages"
+    good, bad = (hashlib.sha256(data).hexdigest() for data in (b"nginx package", b"nginx with a backdoor"))
+    packages.write_text(packages.read_text().replace(good, bad))
+
+
+def swap_wheel(folder):
+    (folder / "wheels" / "jupyterhub-5.5.4-py3-none-any.whl").write_bytes(b"hub wheel with a backdoor")
+
+
+def test_a_swapped_deb_with_regenerated_checksums_is_refused(make_bundle, requirements, keyring):
+    message = refusal(make_bundle(tweak=forged(swap_deb)), requirements, keyring)
+    assert message.startswith(f"The bundle's debs/{NGINX_DEB} is not the package its index debs/Packages lists")
+
+
+def test_a_changed_packages_index_is_refused(make_bundle, requirements, keyring):
+    message = refusal(make_bundle(tweak=forged(swap_deb_and_its_index_entry)), requirements, keyring)
+    assert message.startswith("The bundle's index debs/Packages lists nginx 1.22.1-9 otherwise than "
+                              "Debian's signed index")
+
+
+def test_a_debian_index_signed_by_another_key_is_refused(tmp_path, make_bundle, requirements, keyring):
+    # The forger rewrites Debian's index too, and signs it with a key of their own.
+    forger = fake_bundle.make_signer(tmp_path / "forger")[0]
+    try:
+        def resign(folder):
+            swap_deb_and_its_index_entry(folder)
+            stanza = (folder / "debs" / "Packages").read_text().split("\n\n")[1].strip()
+            fake_bundle.write_debian_index(folder / "index", "bookworm-security", "amd64", [stanza], forger)
+        message = refusal(make_bundle(tweak=forged(resign)), requirements, keyring)
+    finally:
+        fake_bundle.forget_signer(forger)
+    assert message.startswith("The bundle's index/bookworm-security/InRelease is not signed with "
+                              "Debian's archive keys")
+
+
+def test_a_signed_index_edited_after_signing_is_refused(make_bundle, requirements, keyring):
+    def edit(folder):
+        swap_deb_and_its_index_entry(folder)
+        suite = folder / "index" / "bookworm-security"
+        signed, old = (suite / "InRelease").read_bytes(), index_sha256(suite)
+        stanza = (folder / "debs" / "Packages").read_text().split("\n\n")[1].strip()
+        fake_bundle.write_debian_index(folder / "index", "bookworm-security", "amd64", [stanza], None)
+        # Debian's signed text, with the sha256 of the forged index in it
+        (suite / "InRelease").write_bytes(signed.replace(old.encode(), index_sha256(suite).encode()))
+    message = refusal(make_bundle(tweak=forged(edit)), requirements, keyring)
+    assert message.startswith("The bundle's index/bookworm-security/InRelease is not signed with "
+                              "Debian's archive keys (gpgv: BAD signature")
+
+
+def index_sha256(suite: Path) -> str:
+    return hashlib.sha256(lzma.decompress((suite / "main" / "binary-amd64" / "Packages.xz").read_bytes())).hexdigest()
+
+
+def test_an_index_other_than_the_signed_one_is_refused(make_bundle, requirements, keyring):
+    def replace_index(folder):
+        (folder / "index" / "bookworm" / "main" / "binary-amd64" / "Packages.xz").write_bytes(b"\xfd7zXZ forged")
+    message = refusal(make_bundle(tweak=forged(replace_index)), requirements, keyring)
+    assert message.startswith("The bundle's index/bookworm/main/binary-amd64/Packages.xz "
+                              "is not the index Debian signed")
+
+
+def test_a_swapped_wheel_with_regenerated_checksums_is_refused_by_the_lock(make_bundle, requirements, keyring):
+    message = refusal(make_bundle(tweak=forged(swap_wheel)), requirements, keyring)
+    assert message.startswith("The bundle's wheels/jupyterhub-5.5.4-py3-none-any.whl is not a file that "
+                              "the hub's lock (requirements.txt) allows")
+
+
+def test_a_lock_without_hashes_is_refused(requirements):
+    requirements.write_text("jupyterhub==5.5.4\n")
+    wheels = {fake_bundle.HUB_WHEEL[0]: hashlib.sha256(fake_bundle.HUB_WHEEL[1]).hexdigest()}
+    with pytest.raises(bundle.BundleError, match="has no hashes for jupyterhub: generate it with `make pins`"):
+        bundle.check_wheels(wheels, requirements)
+
+
+def test_a_pin_without_a_wheel_in_the_bundle_is_refused(requirements):
+    requirements.write_text(requirements.read_text() + "bcrypt==5.0.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    wheels = {fake_bundle.HUB_WHEEL[0]: hashlib.sha256(fake_bundle.HUB_WHEEL[1]).hexdigest()}
+    with pytest.raises(bundle.BundleError, match=r"no wheel of bcrypt==5\.0\.0"):
+        bundle.check_wheels(wheels, requirements)
+
+
+def test_checking_debian_packages_needs_debians_keys(make_bundle, requirements, tmp_path):
+    message = refusal(make_bundle(), requirements, str(tmp_path / "no-keyring.gpg"))
+    assert "needs gpgv and Debian's archive keys" in message
+
+
+# --- on the box: the copy must be the archive checked at the start -------------
+
+
+def test_the_checked_archive_is_unpacked_on_the_box(tmp_path, make_bundle, requirements, keyring):
+    archive = make_bundle()
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring)
+    copy, dest = tmp_path / "box" / "bundle.tar", tmp_path / "box" / "bundle"
+    copy.parent.mkdir()
+    shutil.copyfile(archive, copy)
+    bundle.unpack(copy, dest, summary["sha256"], summary["packages_sha256"])
+    assert (dest / "debs" / NGINX_DEB).read_bytes() == b"nginx package"
+    assert (dest / bundle.STAMP).read_text().strip() == summary["sha256"]
+    assert not copy.exists()
+
+
+def test_a_copy_that_differs_from_the_checked_archive_is_refused(tmp_path, make_bundle, requirements, keyring):
+    archive = make_bundle()
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring)
+    # a forged bundle swapped in on the USB stick after the check
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = make_bundle(tweak=forged(swap_deb), out=elsewhere)
+    dest = tmp_path / "bundle"
+    with pytest.raises(bundle.BundleError) as raised:
+        bundle.unpack(other, dest, summary["sha256"], summary["packages_sha256"])
+    assert str(raised.value).startswith(f"The bundle copied to the box ({other}) is not the archive checked "
+                                        f"at the start (sha256 {summary['sha256']})")
+    assert not dest.exists()
+
+
+def test_the_box_refuses_an_index_other_than_the_checked_one(tmp_path, make_bundle):
+    archive = make_bundle()
+    dest = tmp_path / "bundle"
+    with pytest.raises(bundle.BundleError, match="debs/Packages on the box is not the one checked at the start"):
+        bundle.unpack(archive, dest, bundle.sha256_of(archive), "0" * 64)
+    assert not dest.exists()
+
+
+def test_the_box_refuses_a_deb_that_its_index_does_not_list(tmp_path, make_bundle, requirements):
+    archive = make_bundle(tweak=forged(swap_deb))
+    packages = (tmp_path / "classbox-bundle-amd64" / "debs" / "Packages").read_bytes()
+    with pytest.raises(bundle.BundleError, match=f"debs/{NGINX_DEB} is not the package its index"):
+        bundle.unpack(archive, tmp_path / "bundle", bundle.sha256_of(archive), hashlib.sha256(packages).hexdigest())
+
+
+def test_the_command_line_unpack_prints_one_sentence_and_fails(tmp_path, make_bundle, capsys):
+    archive = make_bundle()
+    status = bundle.main(["unpack", "--sha256", "0" * 64, "--packages-sha256", "0" * 64,
+                          str(archive), str(tmp_path / "bundle")])
+    captured = capsys.readouterr()
+    assert status == 1 and captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("The bundle copied to the box")
+
+
+# --- the repository's own lock -------------------------------------------------
+
+
+def test_the_repositorys_lock_has_hashes_for_every_pin_and_for_the_local_wheel():
+    lock = bundle.read_lock(ROOT / "roles" / "jupyterhub" / "files" / "requirements.txt")
+    assert len(lock) > 100 and all(hashes for _, hashes in lock.values())
+    assert lock["jupyterhub"][0] == "5.5.4"
+    local = ROOT / "roles" / "jupyterhub" / "files" / "wheels" / "onetimepass-1.0.1-py3-none-any.whl"
+    assert lock["onetimepass"] == ("1.0.1", {bundle.sha256_of(local)})
+    # every hand-chosen pin of requirements.in is in the lock, at that version
+    chosen = bundle.read_lock(ROOT / "roles" / "jupyterhub" / "files" / "requirements.in")
+    assert {key: version for key, (version, _) in chosen.items()} == \
+        {key: lock[key][0] for key in chosen}
+
+
+# --- unchanged behaviour ------------------------------------------------------
+
+
+def test_an_archive_cut_short_is_refused(make_bundle, requirements, keyring):
+    archive = make_bundle()
     archive.write_bytes(archive.read_bytes()[:3000])
-    message = refusal(archive, requirements)
+    message = refusal(archive, requirements, keyring)
     assert "damaged or cut short" in message or "incomplete" in message
 
 
-def test_something_that_is_not_a_tar_file_is_refused(tmp_path, requirements):
+def test_something_that_is_not_a_tar_file_is_refused(tmp_path, requirements, keyring):
     archive = tmp_path / "photo.tar"
     archive.write_bytes(b"\x89PNG not a bundle at all" * 40)
-    assert "is not a bundle archive" in refusal(archive, requirements)
+    assert "is not a bundle archive" in refusal(archive, requirements, keyring)
 
 
-def test_a_missing_archive_is_named(tmp_path, requirements):
-    assert "which is not a file" in refusal(tmp_path / "nowhere.tar", requirements)
+def test_a_missing_archive_is_named(tmp_path, requirements, keyring):
+    assert "which is not a file" in refusal(tmp_path / "nowhere.tar", requirements, keyring)
 
 
-def test_paths_outside_the_bundle_are_refused(tmp_path, requirements):
+def test_paths_outside_the_bundle_are_refused(tmp_path, requirements, keyring):
     archive = tmp_path / "evil.tar"
     with tarfile.open(archive, "w") as tar:
         data = b"owned"
         member = tarfile.TarInfo("classbox-bundle-amd64/../../etc/cron.d/evil")
         member.size = len(data)
         tar.addfile(member, io.BytesIO(data))
-    assert "not a plain file inside it" in refusal(archive, requirements)
+    assert "not a plain file inside it" in refusal(archive, requirements, keyring)
 
 
-def test_symlinks_are_refused(tmp_path, requirements):
+def test_symlinks_are_refused(tmp_path, requirements, keyring):
     archive = tmp_path / "link.tar"
     with tarfile.open(archive, "w") as tar:
         member = tarfile.TarInfo("classbox-bundle-amd64/debs/Packages")
         member.type, member.linkname = tarfile.SYMTYPE, "/etc/shadow"
         tar.addfile(member)
-    assert "not a plain file inside it" in refusal(archive, requirements)
+    assert "not a plain file inside it" in refusal(archive, requirements, keyring)
 
 
-def test_a_bundle_for_other_pinned_versions_is_refused(tmp_path, requirements, local_wheels):
-    archive = make_bundle(tmp_path, requirements, local_wheels)
+def test_a_bundle_for_other_pinned_versions_is_refused(make_bundle, requirements, keyring):
+    archive = make_bundle()
     requirements.write_text("jupyterhub==5.5.5\n")
-    assert "other versions of the hub's Python packages" in refusal(archive, requirements)
+    assert "other versions of the hub's Python packages" in refusal(archive, requirements, keyring)
 
 
-def test_a_bundle_without_a_package_this_run_installs_is_refused(tmp_path, requirements, local_wheels):
-    archive = make_bundle(tmp_path, requirements, local_wheels)
-    message = refusal(archive, requirements, packages=PACKAGES + ["vim"])
+def test_a_bundle_without_a_package_this_run_installs_is_refused(make_bundle, requirements, keyring):
+    message = refusal(make_bundle(), requirements, keyring, packages=PACKAGES + ["vim"])
     assert "lacks the Debian package(s) vim" in message
 
 
-def test_build_leaves_an_up_to_date_bundle_alone(tmp_path, requirements, local_wheels):
-    archive = make_bundle(tmp_path, requirements, local_wheels)
+def test_build_leaves_an_up_to_date_bundle_alone(tmp_path, make_bundle, requirements, local_wheels, keyring):
+    archive = make_bundle()
     before = archive.stat().st_mtime_ns
     args = Namespace(arch="amd64", out=str(tmp_path), requirements=str(requirements), package=PACKAGES,
-                     local_wheels=str(local_wheels), refresh=False)
+                     local_wheels=str(local_wheels), refresh=False, keyring=keyring, suite="bookworm")
     result = bundle.build(args)  # no network needed: nothing is downloaded
     assert result["changed"] is False
     assert archive.stat().st_mtime_ns == before
 
 
-def test_a_changed_local_wheel_makes_the_bundle_out_of_date(tmp_path, requirements, local_wheels):
-    make_bundle(tmp_path, requirements, local_wheels)
-    summary = bundle.check_archive(tmp_path / "classbox-bundle-amd64.tar", "amd64", requirements, PACKAGES)
+def test_a_changed_local_wheel_makes_the_bundle_out_of_date(make_bundle, requirements, local_wheels, keyring):
+    summary = bundle.check_archive(make_bundle(), "amd64", requirements, PACKAGES, keyring)
     (local_wheels / "onetimepass-1.0.1-py3-none-any.whl").write_bytes(b"rebuilt differently")
     assert summary["inputs"] != bundle.inputs_of("amd64", requirements, PACKAGES, local_wheels)
 
 
-def test_the_command_line_prints_one_sentence_and_fails(tmp_path, requirements, local_wheels, capsys):
-    archive = make_bundle(tmp_path, requirements, local_wheels, arch="arm64")
+def test_the_command_line_prints_one_sentence_and_fails(make_bundle, requirements, capsys):
+    archive = make_bundle(arch="arm64")
     status = bundle.main(["check", "--arch", "amd64", "--requirements", str(requirements), str(archive)])
     captured = capsys.readouterr()
     assert status == 1
