@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 PASSWORD = "blue-koala-42"
 
 
-def sign_up(page, username, password=PASSWORD, confirmation=None):
+def sign_up(page, username, password=PASSWORD, confirmation=None, hub=HUB_URL):
     """Fill the signup form; returns (HTTP status of the answer, its alert)."""
-    page.goto(f"{HUB_URL}/hub/signup")
+    page.goto(f"{hub}/hub/signup")
     page.fill("#username_input", username)
     page.fill("#password_input", password)
     page.fill("#password_confirmation_input", password if confirmation is None else confirmation)
@@ -34,8 +34,8 @@ def login_error(page):
     return page.locator("p.login_error")
 
 
-def new_student(page, username, password=PASSWORD):
-    status, alert = sign_up(page, username, password)
+def new_student(page, username, password=PASSWORD, hub=HUB_URL):
+    status, alert = sign_up(page, username, password, hub=hub)
     assert status == 200
     expect(alert).to_contain_text("The signup was successful")
 
@@ -43,6 +43,20 @@ def new_student(page, username, password=PASSWORD):
 def open_lab(page, username, password=PASSWORD, hub=HUB_URL):
     """Log in and wait for JupyterLab (a returning student finds their last tabs)."""
     log_in(page, username, password, hub)
+    wait_for_lab(page, username)
+
+
+def restart_server(page, username):
+    """Stop and start one's own server from the hub's Home page, as a student does."""
+    page.goto(f"{HUB_URL}/hub/home")
+    page.click("#stop")
+    expect(page.locator("#start")).to_be_visible(timeout=patient(60_000))
+    page.click("#start")
+    wait_for_lab(page, username)
+
+
+def wait_for_lab(page, username):
+    """Wait until JupyterLab is loaded and usable."""
     expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{username}/lab"), timeout=patient(120_000))
     expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=patient(120_000))
     expect(page.locator('[data-command="launcher:create"]').first).to_be_visible(timeout=patient(120_000))

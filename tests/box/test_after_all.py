@@ -44,8 +44,13 @@ def test_students_folders_are_hidden_from_each_other(host):
     assert (private.user, private.mode) == ("root", 0o700)
 
 
-def test_idle_culler_runs_as_a_hub_service(host):
-    assert host.run("grep -l jupyterhub_idle_culler /proc/[0-9]*/cmdline").rc == 0
+def test_idle_culler_runs_as_its_own_unprivileged_service(host):
+    culler = host.service("jupyterhub-idle-culler.service")
+    assert culler.is_running and culler.is_enabled
+    pid = host.check_output("systemctl show -p MainPID --value jupyterhub-idle-culler.service")
+    uid = host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status")
+    assert int(pid) > 0 and int(uid) != 0
+    assert "jupyterhub_idle_culler" in host.file(f"/proc/{pid}/cmdline").content_string
 
 
 def systemd_is_up():

@@ -11,7 +11,7 @@ from probes import DNS_QUERY
 # Also checked on the offline box (molecule/offline runs `-m smoke`).
 pytestmark = pytest.mark.smoke
 
-SERVICES = ["jupyterhub", "jupyterhub-proxy", "nginx", "dnsmasq"]
+SERVICES = ["jupyterhub", "jupyterhub-proxy", "jupyterhub-idle-culler", "nginx", "dnsmasq"]
 STATE = "/var/lib/jupyterhub"
 VENV_HOME = "/opt/jupyterhub"
 
@@ -34,12 +34,21 @@ def test_nginx_listens_on_port_80_for_the_classroom(host):
     assert host.socket("tcp://0.0.0.0:80").is_listening
 
 
-@pytest.mark.parametrize("name", ["jupyterhub_cookie_secret", "proxy.env"])
+@pytest.mark.parametrize("name", ["jupyterhub_cookie_secret", "proxy.env", "idle-culler.env"])
 def test_secrets_are_readable_by_root_only(host, name):
     secret = host.file(f"{STATE}/{name}")
     assert secret.is_file
     assert (secret.user, secret.group, secret.mode) == ("root", "root", 0o600)
     assert len(secret.content_string.strip()) >= 64
+
+
+def test_the_hub_runs_as_root_but_fenced_in(host):
+    pid = host.check_output("systemctl show -p MainPID --value jupyterhub.service")
+    assert "NoNewPrivs:\t1" in host.file(f"/proc/{pid}/status").content_string
+    # seen from inside the hub's own mount namespace
+    write = host.run(f"nsenter -t {pid} -m touch /etc/classbox-hub-write-test")
+    assert write.rc != 0 and "Read-only file system" in write.stderr
+    assert host.run(f"nsenter -t {pid} -m ls -A /root").stdout.strip() == ""
 
 
 def test_state_directory_is_private_and_holds_the_database(host):

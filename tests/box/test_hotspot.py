@@ -55,7 +55,7 @@ def test_a_device_on_the_hotspot_gets_an_address_and_finds_box_lan(host, virtual
     settings = host.file("/etc/hostapd/hostapd.conf")
     assert (settings.user, settings.mode) == ("root", 0o600)
     for line in ("interface=cbap0", "ssid=Class 4B", "country_code=GB", "wpa=2",
-                 f"wpa_passphrase={PASSPHRASE}", "max_num_sta=10"):
+                 f"wpa_passphrase={PASSPHRASE}", "max_num_sta=10", "ap_isolate=1"):
         assert line in settings.content_string.splitlines()
     assert host.service("hostapd").is_enabled
     assert "10.42.0.1/24" in host.check_output("ip -4 -o address show cbap0")

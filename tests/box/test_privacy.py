@@ -3,7 +3,7 @@
 import ast
 
 from conftest import HUB_URL, new_student_name
-from lab import new_notebook, new_student, open_lab, run_cell
+from lab import new_notebook, new_student, open_lab, restart_server, run_cell
 from playwright.sync_api import expect
 
 PROBE = """
@@ -27,6 +27,38 @@ attempt("become_root", lambda: os.setuid(0))
 attempt("sudo", lambda: subprocess.run(["sudo", "-n", "true"], check=True, capture_output=True))
 seen["other_tmp_visible"] = os.path.exists("/tmp/{other}-note.txt")
 print(sorted(seen.items()))
+"""
+
+
+# Listens on every TCP port open on the box for a few seconds, as a ZeroMQ
+# subscriber: a kernel's output channel (iopub) would hand it everything that
+# kernel prints. Also says which processes it sees and how its own kernel talks.
+EAVESDROP = """
+import json, os, time, zmq
+from ipykernel.connect import get_connection_info
+needle = str(104729 * 1299709).encode()
+ports = set()
+for line in open("/proc/net/tcp").read().splitlines()[1:]:
+    fields = line.split()
+    if fields[3] == "0A":
+        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+context = zmq.Context()
+poller = zmq.Poller()
+for port in ports:
+    socket = context.socket(zmq.SUB)
+    socket.setsockopt(zmq.SUBSCRIBE, b"")
+    socket.connect(f"tcp://127.0.0.1:{port}")
+    poller.register(socket, zmq.POLLIN)
+heard, deadline = b"", time.monotonic() + 6
+while time.monotonic() < deadline:
+    for socket, _ in poller.poll(200):
+        heard += b"".join(socket.recv_multipart())
+context.destroy(linger=0)
+me = os.getuid()
+others = [p for p in os.listdir("/proc") if p.isdigit() and os.stat(f"/proc/{p}").st_uid != me]
+own = json.loads(get_connection_info())
+print(sorted({"ports": len(ports), "heard": needle in heard, "other_processes": len(others),
+              "transport": own["transport"], "ipc_path": own["ip"]}.items()))
 """
 
 
@@ -74,3 +106,48 @@ def test_a_runaway_notebook_loses_its_kernel_and_nobody_else_notices(page, other
     # the hub and the other student carry on
     assert page.request.get(f"{HUB_URL}/hub/api").ok
     assert run_cell(page, "print(sum(range(10)))").strip() == "45"
+
+
+def test_a_student_cannot_overhear_another_students_kernel_or_see_their_processes(page, other_page):
+    talker, listener = two_students_with_a_notebook_each(page, other_page)
+    # The talker's kernel prints for half a minute while the listener listens.
+    printing = run_cell(page, "import time\nfor _ in range(120):\n    print(104729 * 1299709, flush=True)\n    time.sleep(0.25)")
+    assert "136117706261" in printing
+
+    seen = dict(ast.literal_eval(run_cell(other_page, EAVESDROP)))
+    assert seen["ports"] > 0, seen  # the box's own services listen; the probe really looked
+    assert seen["heard"] is False, seen
+    # Kernels talk over Unix sockets in the student's private /tmp, not over TCP.
+    assert seen["transport"] == "ipc", seen
+    assert seen["ipc_path"].startswith("/tmp/"), seen
+    # Only the student's own processes are visible (systemd's ProtectProc=invisible).
+    assert seen["other_processes"] == 0, seen
+
+
+OWN_SERVER_CONFIG = """
+import os
+home = os.path.expanduser("~")
+os.makedirs(f"{home}/.jupyter", exist_ok=True)
+with open(f"{home}/.jupyter/jupyter_server_config.py", "w") as config:
+    config.write("open(__import__('os').path.expanduser('~/config-ran'), 'w').write('ran')\\n")
+themes = f"{home}/.jupyter/lab/user-settings/@jupyterlab/apputils-extension"
+os.makedirs(themes, exist_ok=True)
+with open(f"{themes}/themes.jupyterlab-settings", "w") as settings:
+    settings.write('{"theme": "JupyterLab Dark"}')
+print("written")
+"""
+
+
+def test_a_students_own_server_config_is_ignored_but_their_lab_settings_are_kept(page):
+    name = new_student_name("cfg")
+    new_student(page, name)
+    open_lab(page, name)
+    new_notebook(page)
+    assert run_cell(page, OWN_SERVER_CONFIG).strip() == "written"
+
+    restart_server(page, name)
+    new_notebook(page)
+    assert run_cell(page, "import os; print(os.path.exists(os.path.expanduser('~/config-ran')))").strip() == "False"
+    themes = page.request.get(f"{HUB_URL}/user/{name}/lab/api/settings/@jupyterlab/apputils-extension:themes")
+    assert themes.ok
+    assert "JupyterLab Dark" in themes.json()["raw"]
