@@ -50,7 +50,9 @@ def restart_server(page, username):
     """Stop and start one's own server from the hub's Home page, as a student does."""
     page.goto(f"{HUB_URL}/hub/home")
     page.click("#stop")
-    expect(page.locator("#start")).to_be_visible(timeout=patient(60_000))
+    # "My Server" becomes "Start My Server" once the server has stopped
+    expect(page.locator("#stop")).to_be_hidden(timeout=patient(60_000))
+    expect(page.locator("#start")).to_have_text(re.compile("Start My Server"))
     page.click("#start")
     wait_for_lab(page, username)
 

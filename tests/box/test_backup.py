@@ -121,7 +121,7 @@ def test_a_crafted_backup_changes_nothing_and_the_hub_answers_afterwards(host, t
     run = run_playbook("restore.yml", check=False, backup_archive=str(archive), backup_archive_on_controller=True)
 
     assert run.returncode != 0
-    assert "the restore stopped before changing anything" in " ".join(run.stdout.split())
+    assert "the restore stopped before changing anything" in " ".join((run.stdout + run.stderr).split())
     wait_until(hub_answers, 120, "the hub did not answer after the failed restore")
     assert host.check_output(HUB_STARTED) != started  # stopped for the restore, started again
     assert host.check_output(LIST_ACCOUNTS) == accounts

@@ -8,6 +8,7 @@ password.
 
 import re
 
+import pytest
 from conftest import HUB_URL, venv_was_rebuilt, wait_until
 from playwright.sync_api import expect
 from lab import launcher_notebook, log_in, sign_up
@@ -17,6 +18,7 @@ PASSWORD = "keeper-password-7"
 NOTEBOOK = f"/var/lib/private/{NAME}/Untitled.ipynb"
 
 
+@pytest.mark.rebuild
 def test_account_and_files_survive_a_venv_rebuild(host, page):
     rebuilt = venv_was_rebuilt(host)
     status, alert = sign_up(page, NAME, PASSWORD)
