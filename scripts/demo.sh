@@ -6,6 +6,8 @@
 #   BOX_ADMIN_PASSWORD  the admin's password (made once and kept in .demo/ otherwise)
 #   BOX_NAME, BOX_STATE_DIR  another box beside the demo box (the backup test's)
 #   BOX_NETWORK=none    a box with no network at all (bench/offline-install.sh)
+#   BOX_DOCKER_ARGS     more options for `docker run` when the box is created, split
+#                       at spaces (the disk-full test's: -v ... --device /dev/loopN)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,7 @@ IMAGE=${BOX_IMAGE:-classbox/debian12-systemd:bookworm}
 PORT=${BOX_PORT:-8080}
 STATE=${BOX_STATE_DIR:-.demo}
 export BOX_NAME=$NAME  # inventory/demo reaches the container by this name
+read -r -a DOCKER_ARGS <<< "${BOX_DOCKER_ARGS:-}"
 
 ACTION=${1:-up}
 shift || true  # the rest goes to ansible-playbook (for example -e name=value)
@@ -52,6 +55,7 @@ if [ -z "$(docker ps -aq --filter "name=^${NAME}$")" ]; then
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+    "${DOCKER_ARGS[@]}" \
     $([ "${BOX_NETWORK:-}" = none ] && echo --network none || echo -p "127.0.0.1:$PORT:80") \
     "$IMAGE" /lib/systemd/systemd >/dev/null
 else

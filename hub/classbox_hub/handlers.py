@@ -10,6 +10,8 @@ and OPTIONS). /hub/students is new: the teacher's list of accounts, one click
 from the nav bar.
 """
 
+import asyncio
+import os
 from types import SimpleNamespace
 
 from jupyterhub import orm
@@ -19,7 +21,7 @@ from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from tornado import web
 
-from . import passwords, rules, usernames
+from . import disk, passwords, rules, usernames
 
 BUSY_SECONDS = "5"  # Retry-After on a busy answer
 
@@ -173,8 +175,12 @@ class Refused(Exception):
 class TeacherPages(native.LocalBase):
     """The Students page and the authorization area, with the outcome of an action on top."""
 
-    def accounts(self):
-        """Every account the hub knows: with a password (NativeAuthenticator) or not."""
+    def accounts(self, sizes=None):
+        """Every account the hub knows: with a password (NativeAuthenticator) or not.
+
+        sizes: {name: bytes} of the students' folders (disk.usage).
+        """
+        sizes = sizes or {}
         infos = {info.username: info for info in UserInfo.all_users(self.db)}
         names = set(infos) | {user.name for user in self.db.query(orm.User)}
         rows = []
@@ -189,6 +195,8 @@ class TeacherPages(native.LocalBase):
                     "running": bool(hub_user and hub_user.running),
                     "locked": bool(self.authenticator.locked_out_seconds(name)),
                     "myself": name == self.current_user.name,
+                    "space_used": sizes.get(name, 0),
+                    "space_used_text": disk.human(sizes[name]) if name in sizes else "no files yet",
                 }
             )
         return rows
@@ -203,9 +211,14 @@ class TeacherPages(native.LocalBase):
                 alert=alert,
             )
         else:
+            # Walks every student's folder (metadata only): in a thread, so that
+            # the hub keeps answering everyone else meanwhile.
+            students_root = os.path.join(self.authenticator.state_root, "private")
+            sizes, space = await asyncio.to_thread(disk.report, students_root)
             html = await self.render_template(
                 "students.html",
-                accounts=self.accounts(),
+                accounts=self.accounts(sizes),
+                disk_summary=disk.summary(space) if space else "",
                 needs_approval=not self.authenticator.open_signup,
                 result_message=message,
                 alert=alert,
