@@ -38,7 +38,7 @@ import json, os, time, zmq
 from ipykernel.connect import get_connection_info
 needle = str(104729 * 1299709).encode()
 ports = set()
-for line in open("/proc/net/tcp").read().splitlines()[1:]:
+for line in open("/proc/self/net/tcp").read().splitlines()[1:]:
     fields = line.split()
     if fields[3] == "0A":
         ports.add(int(fields[1].rsplit(":", 1)[1], 16))
@@ -146,8 +146,9 @@ def test_a_students_own_server_config_is_ignored_but_their_lab_settings_are_kept
     assert run_cell(page, OWN_SERVER_CONFIG).strip() == "written"
 
     restart_server(page, name)
-    new_notebook(page)
-    assert run_cell(page, "import os; print(os.path.exists(os.path.expanduser('~/config-ran')))").strip() == "False"
+    # the config would have written ~/config-ran when the server started
+    assert page.request.get(f"{HUB_URL}/user/{name}/api/contents/config-ran").status == 404
+    assert page.request.get(f"{HUB_URL}/user/{name}/api/contents/.jupyter").ok
     themes = page.request.get(f"{HUB_URL}/user/{name}/lab/api/settings/@jupyterlab/apputils-extension:themes")
     assert themes.ok
     assert "JupyterLab Dark" in themes.json()["raw"]
