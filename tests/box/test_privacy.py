@@ -138,7 +138,7 @@ print("written")
 """
 
 
-def test_a_students_own_server_config_is_ignored_but_their_lab_settings_are_kept(page):
+def test_a_students_own_server_config_is_ignored_but_their_lab_settings_are_kept(host, page):
     name = new_student_name("cfg")
     new_student(page, name)
     open_lab(page, name)
@@ -146,9 +146,9 @@ def test_a_students_own_server_config_is_ignored_but_their_lab_settings_are_kept
     assert run_cell(page, OWN_SERVER_CONFIG).strip() == "written"
 
     restart_server(page, name)
-    # the config would have written ~/config-ran when the server started
-    assert page.request.get(f"{HUB_URL}/user/{name}/api/contents/config-ran").status == 404
-    assert page.request.get(f"{HUB_URL}/user/{name}/api/contents/.jupyter").ok
+    # the config is there, and would have written ~/config-ran when the server started
+    assert host.file(f"/var/lib/private/{name}/.jupyter/jupyter_server_config.py").exists
+    assert not host.file(f"/var/lib/private/{name}/config-ran").exists
     themes = page.request.get(f"{HUB_URL}/user/{name}/lab/api/settings/@jupyterlab/apputils-extension:themes")
     assert themes.ok
     assert "JupyterLab Dark" in themes.json()["raw"]
