@@ -25,13 +25,13 @@ test: setup check-fresh-setup lint unit wheels molecule offline  ## The whole de
 lint:
 	yamllint --strict .
 	ansible-lint --profile production
-	python scripts/variables-doc.py --check
+	python -m classbox.variables_doc --check
 
 unit:
-	cd hub && PYTHONDONTWRITEBYTECODE=1 ../$(HUBVENV)/bin/python -m pytest -p no:cacheprovider ../tests/unit
+	PYTHONDONTWRITEBYTECODE=1 $(HUBVENV)/bin/python -m pytest -p no:cacheprovider tests/unit
 
 wheels:  ## Every pinned package has a wheel for amd64 and arm64 (asks PyPI)
-	python scripts/check-wheels.py
+	python -m classbox.wheels
 
 pins:  ## Resolve roles/jupyterhub/files/requirements.in into the hashed lock requirements.txt (needs PyPI)
 	uv pip compile roles/jupyterhub/files/requirements.in --output-file roles/jupyterhub/files/requirements.txt \

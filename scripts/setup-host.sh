@@ -100,10 +100,18 @@ make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
   if [ $# -gt 0 ]; then "$dir/bin/pip" install -q --no-input "$@"; fi
   echo "$want" > "$stamp"
 }
+# This checkout's classbox package, editable: the tests and `python -m
+# classbox.<tool>` import it like any installed package.
+install_classbox() {  # install_classbox DIR
+  [ "$("$1/bin/python" -I -c 'import classbox; print(classbox.__file__)' 2>/dev/null)" = "$PWD/classbox/__init__.py" ] && return
+  "$1/bin/pip" install -q --no-input --no-deps -e "$PWD"
+}
 make_venv .venv requirements-control.txt
+install_classbox .venv
 $tests || exit 0
 # The unit tests run against the hub's own pinned stack, plus pytest.
 # onetimepass comes as the repository's own wheel, as on the box.
 PIP_FIND_LINKS=$PWD/roles/jupyterhub/files/wheels \
   make_venv .venv-hub roles/jupyterhub/files/requirements.txt \
   "$(grep -E '^pytest==' requirements-control.txt)"
+install_classbox .venv-hub

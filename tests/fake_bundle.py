@@ -8,12 +8,10 @@ import hashlib
 import json
 import lzma
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "roles" / "packages" / "files"))
-import classbox_bundle  # noqa: E402
+from classbox import bundle as classbox_bundle
 
 HUB_WHEEL = ("jupyterhub-5.5.4-py3-none-any.whl", b"hub wheel")
 # name, version, the .deb's content; nginx is in both the release and its security updates

@@ -19,7 +19,7 @@ def db(db_url):
 
 @pytest.fixture
 def authenticator(db, tmp_path):
-    from classbox_hub.authenticator import ClassroomAuthenticator
+    from classbox.authenticator import ClassroomAuthenticator
 
     auth = ClassroomAuthenticator(db=db, add_new_table=False)
     auth.add_new_table()

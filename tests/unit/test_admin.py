@@ -3,7 +3,7 @@ import sys
 
 from nativeauthenticator.orm import UserInfo
 
-from classbox_hub import admin, passwords
+from classbox import admin, passwords
 
 
 def test_set_password_is_idempotent(db_url):

@@ -6,7 +6,7 @@ import pytest
 from jupyterhub import orm
 from nativeauthenticator.orm import UserInfo
 
-from classbox_hub import admin, passwords, rules
+from classbox import admin, passwords, rules
 
 
 def login(auth, username, password):
@@ -99,7 +99,7 @@ def test_lockout_after_repeated_failures_ends_after_its_time(authenticator):
 
 
 def test_our_pages_replace_the_stock_ones(authenticator):
-    from classbox_hub import handlers
+    from classbox import handlers
 
     routes = dict(authenticator.get_handlers(None))
     assert routes["/login"] is handlers.LoginHandler
@@ -380,7 +380,7 @@ def test_an_existing_students_folder_does_not_block_their_login(authenticator, t
 
 def test_every_account_changing_url_is_ours(authenticator):
     """NativeAuthenticator's /authorize/<name> and /discard/<name> changed accounts on a GET."""
-    from classbox_hub import handlers
+    from classbox import handlers
 
     routes = dict(authenticator.get_handlers(None))
     assert routes["/authorize/([^/]*)"] is handlers.ApproveHandler

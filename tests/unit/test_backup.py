@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from classbox_hub import admin, backup
+from classbox import admin, backup
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from classbox_hub import backup
+from classbox import backup
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The offline bundle's checks (roles/packages/files/classbox_bundle.py).
+"""The offline bundle's checks (classbox/bundle.py).
 
 The bundles here are small but made the way `build` makes them (manifest,
 SHA256SUMS, one top folder, Debian's signed indexes, a hashed lock), real
@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import fake_bundle  # noqa: E402
-from fake_bundle import classbox_bundle as bundle  # noqa: E402
+from classbox import bundle
+from tests import fake_bundle
 
 PACKAGES = ["nginx", "dnsmasq"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from classbox_hub import disk
+from classbox import disk
 
 MB = 1_000_000
 

@@ -19,18 +19,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-import classbox_hub
-from classbox_hub import admin, rules
+import classbox
+from classbox import admin, rules
 
 # The hub imports this checkout's package, wherever pytest found it.
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(classbox_hub.__file__))
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(classbox.__file__))
 
 ADMIN_PASSWORD = "teacher-secret-1"
 PASSWORD = "blue-koala-42"
 
 CONFIG = """
 from jupyterhub.proxy import Proxy
-from classbox_hub import TEMPLATE_DIR
+from classbox import TEMPLATE_DIR
 
 
 class MemoryProxy(Proxy):
@@ -54,7 +54,7 @@ c.JupyterHub.bind_url = "http://127.0.0.1:{proxy_port}/jupyterhub/"
 c.JupyterHub.db_url = "{db_url}"
 c.JupyterHub.cookie_secret_file = "{tmp}/cookie_secret"
 c.JupyterHub.cleanup_servers = False
-c.JupyterHub.authenticator_class = "classbox_hub.authenticator.ClassroomAuthenticator"
+c.JupyterHub.authenticator_class = "classbox.authenticator.ClassroomAuthenticator"
 c.JupyterHub.template_paths = [TEMPLATE_DIR]
 c.Authenticator.admin_users = {{"admin"}}
 c.Authenticator.allow_all = True

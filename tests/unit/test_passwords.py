@@ -1,4 +1,4 @@
-from classbox_hub import passwords
+from classbox import passwords
 
 
 def test_hash_then_check():

@@ -9,7 +9,7 @@ import pytest
 from jupyterhub import orm
 from nativeauthenticator.orm import UserInfo
 
-from classbox_hub import preflight
+from classbox import preflight
 
 SCRIPT = Path(preflight.__file__)
 

@@ -1,4 +1,4 @@
-from classbox_hub import rules
+from classbox import rules
 
 
 def never_common(_):

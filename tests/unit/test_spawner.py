@@ -1,6 +1,6 @@
 import os
 
-from classbox_hub.spawner import remove_dangling_link
+from classbox.spawner import remove_dangling_link
 
 
 def test_dangling_link_is_removed(tmp_path):

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from classbox_hub import usernames
+from classbox import usernames
 
 
 @pytest.mark.parametrize(

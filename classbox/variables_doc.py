@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write docs/variables.md from each role's meta/argument_specs.yml and defaults.
 
-`scripts/variables-doc.py --check` exits 1 when the page is out of date
+`python -m classbox.variables_doc --check` exits 1 when the page is out of date
 (make lint runs it), so the docs and the specs never disagree.
 """
 
@@ -34,7 +34,7 @@ def render() -> str:
         "",
         "Every setting of every role, with its default. Set them in your inventory",
         "(`inventory/classroom/group_vars/all/main.yml`). This page is generated from",
-        "each role's `meta/argument_specs.yml` by `scripts/variables-doc.py`.",
+        "each role's `meta/argument_specs.yml` by `python -m classbox.variables_doc`.",
         "",
     ]
     for role in ROLES:
@@ -67,7 +67,7 @@ def main() -> int:
     text = render()
     if "--check" in sys.argv:
         if not PAGE.exists() or PAGE.read_text() != text:
-            print(f"{PAGE.relative_to(ROOT)} is out of date: run scripts/variables-doc.py", file=sys.stderr)
+            print(f"{PAGE.relative_to(ROOT)} is out of date: run python -m classbox.variables_doc", file=sys.stderr)
             return 1
         return 0
     PAGE.write_text(text)

@@ -25,9 +25,8 @@ PINS = ROOT / "roles" / "jupyterhub" / "files" / "requirements.txt"
 LOCAL_WHEELS = ROOT / "roles" / "jupyterhub" / "files" / "wheels"
 PYTHON = (3, 11)
 # The bundle builder downloads wheels for the same platforms: one definition.
-sys.path.insert(0, str(ROOT / "roles" / "packages" / "files"))
-from classbox_bundle import MACHINES as ARCHITECTURES  # noqa: E402
-from classbox_bundle import pip_platforms, project_key, read_lock, sha256_of  # noqa: E402
+from classbox.bundle import MACHINES as ARCHITECTURES
+from classbox.bundle import pip_platforms, project_key, read_lock, sha256_of
 
 
 def supported_tags(arch: str) -> set:
