@@ -26,6 +26,10 @@ lint:
 	yamllint --strict .
 	ansible-lint --profile production
 	python -m classbox.variables_doc --check
+	python -m classbox.architecture --check
+	ruff check .
+	ruff format --check .
+	python -m classbox.settings
 
 unit:
 	PYTHONDONTWRITEBYTECODE=1 $(HUBVENV)/bin/python -m pytest -p no:cacheprovider tests/unit
@@ -48,6 +52,7 @@ molecule:
 
 test-pi:  ## The Raspberry Pi's arm64 box under qemu emulation (builds its image the first time)
 	scripts/setup-host.sh --tests --pi
+	BOX_IMAGE=classbox/debian12-systemd:bookworm-arm64 \
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario pi' molecule test --scenario-name pi
 

@@ -16,7 +16,6 @@ running box over HTTP as browsers do, from this machine (loopback only):
 import argparse
 import re
 import secrets
-import statistics
 import subprocess
 import threading
 import time
@@ -48,8 +47,12 @@ class Student:
 
     def sign_up(self):
         xsrf = xsrf_of(self.session, f"{self.hub}/hub/signup")
-        form = {"_xsrf": xsrf, "username": self.name, "signup_password": PASSWORD,
-                "signup_password_confirmation": PASSWORD}
+        form = {
+            "_xsrf": xsrf,
+            "username": self.name,
+            "signup_password": PASSWORD,
+            "signup_password_confirmation": PASSWORD,
+        }
         answer = self.session.post(f"{self.hub}/hub/signup", data=form, timeout=60)
         if "successful" not in answer.text:
             raise RuntimeError(f"signup of {self.name} failed: {answer.status_code}")
@@ -116,8 +119,9 @@ def idle_student_memory(container, hub, student):
     reclaimable file cache).
     """
     headers = {"X-XSRFToken": cookie(student.session, "_xsrf", f"/user/{student.name}")}
-    student.session.post(f"{hub}/user/{student.name}/api/kernels", json={"name": "python3"},
-                         headers=headers, timeout=60)
+    student.session.post(
+        f"{hub}/user/{student.name}/api/kernels", json={"name": "python3"}, headers=headers, timeout=60
+    )
     time.sleep(15)  # let the kernel settle
     unit = f"jupyter-{student.name}-singleuser.service"
     script = (
@@ -126,11 +130,14 @@ def idle_student_memory(container, hub, student):
         "| sort -u | while read p; do awk '/^(Rss|Pss):/ {print $1, $2}' /proc/$p/smaps_rollup; done; "
         f"echo Cgroup: $(( $(systemctl show -p MemoryCurrent --value {unit}) / 1024 ))"
     )
-    out = subprocess.run(["docker", "exec", container, "sh", "-c", script],
-                         capture_output=True, text=True).stdout.split("\n")
+    out = subprocess.run(
+        ["docker", "exec", container, "sh", "-c", script], capture_output=True, text=True
+    ).stdout.split("\n")
     kinds = [line.split() for line in out if line.strip()]
-    return {kind.rstrip(":"): sum(int(kb) for k, kb in kinds if k == kind) / 1024 if kinds else float("nan")
-            for kind in ("Rss:", "Pss:", "Cgroup:")}
+    return {
+        kind.rstrip(":"): sum(int(kb) for k, kb in kinds if k == kind) / 1024 if kinds else float("nan")
+        for kind in ("Rss:", "Pss:", "Cgroup:")
+    }
 
 
 def stop_servers(hub, students):
@@ -180,21 +187,27 @@ def main():
     readies = [s.ready_seconds for s in students if s.ready_seconds is not None]
     errors = [f"{s.name}: {e}" for s in students for e in s.errors]
     print(f"students: {args.n}  mode: {'login + servers' if args.servers else 'login only'}")
-    print(f"login   p50 {percentile(logins, .5):6.2f} s   p95 {percentile(logins, .95):6.2f} s")
+    print(f"login   p50 {percentile(logins, 0.5):6.2f} s   p95 {percentile(logins, 0.95):6.2f} s")
     if args.servers:
-        print(f"ready   p50 {percentile(readies, .5):6.2f} s   p95 {percentile(readies, .95):6.2f} s"
-              f"   ready {len(readies)}/{args.n}")
+        print(
+            f"ready   p50 {percentile(readies, 0.5):6.2f} s   p95 {percentile(readies, 0.95):6.2f} s"
+            f"   ready {len(readies)}/{args.n}"
+        )
     print(f"errors  {len(errors)}")
     for error in errors[:10]:
         print(f"  {error}")
     ms = [1000 * x for x in latencies]
-    print(f"probe   p50 {percentile(ms, .5):6.0f} ms  p95 {percentile(ms, .95):6.0f} ms"
-          f"  max {max(ms):6.0f} ms  ({len(ms)} requests)")
+    print(
+        f"probe   p50 {percentile(ms, 0.5):6.0f} ms  p95 {percentile(ms, 0.95):6.0f} ms"
+        f"  max {max(ms):6.0f} ms  ({len(ms)} requests)"
+    )
     if args.container and args.servers and readies:
         ready_student = next(s for s in students if s.ready_seconds is not None)
         memory = idle_student_memory(args.container, hub, ready_student)
-        print(f"idle student (server + 1 kernel): cgroup {memory['Cgroup']:.0f} MB, PSS {memory['Pss']:.0f} MB,"
-              f" RSS {memory['Rss']:.0f} MB (with {len(readies)} servers running)")
+        print(
+            f"idle student (server + 1 kernel): cgroup {memory['Cgroup']:.0f} MB, PSS {memory['Pss']:.0f} MB,"
+            f" RSS {memory['Rss']:.0f} MB (with {len(readies)} servers running)"
+        )
     if args.servers:
         stop_servers(hub, students)
 

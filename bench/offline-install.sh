@@ -14,7 +14,7 @@ trap 'scripts/demo.sh down >/dev/null; rm -f "$log"' EXIT
 scripts/demo.sh down >/dev/null
 for run in first second; do
   start=$(date +%s)
-  scripts/demo.sh up -e "packages_bundle=$bundle" -e localnet_interface=lo >"$log" 2>&1 \
+  scripts/demo.sh up -e "packages_bundle=$bundle" -e network_interface=lo >"$log" 2>&1 \
     || { tail -40 "$log"; exit 1; }
   printf '%-6s run: %4d s   %s\n' "$run" $(( $(date +%s) - start )) \
     "$(grep -E '^demo-box +:' "$log" | sed 's/  */ /g')"

@@ -16,15 +16,13 @@ from sqlalchemy.orm import Session
 from . import passwords
 
 
-def set_password(db_url: str, username: str, password: str) -> bool:
+def change_password(db_url: str, username: str, password: str) -> bool:
     """Make `username` an approved account with `password`; True if anything changed."""
     engine = create_engine(db_url)
     UserInfo.__table__.create(engine, checkfirst=True)
     with Session(engine) as db:
         info = db.query(UserInfo).filter(UserInfo.username == username).first()
-        if info is not None and info.is_authorized and passwords.check_password(
-            password, info.password
-        ):
+        if info is not None and info.is_authorized and passwords.check_password(password, info.password):
             return False
         if info is None:
             info = UserInfo(username=username, password=b"")
@@ -50,7 +48,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    changed = set_password(args.db_url, args.username, password)
+    changed = change_password(args.db_url, args.username, password)
     print("changed" if changed else "unchanged")
     return 0
 

@@ -15,12 +15,20 @@
   so that a student typing wrong passwords cannot keep the teacher out;
 - the stored hash is re-read at every login, so a password the playbook
   changed works at once.
+
+Names: where NativeAuthenticator has the operation, ours overrides it under
+its name (authenticate, create_user, change_password, is_password_strong,
+is_blocked; add_login_attempt and successful_login count and forget tries),
+and each of our pages replaces its handler of the same name (see
+REPLACED_HANDLERS). Names of our own are for what it does not have: lockout
+details, approval, the teacher's pages.
 """
 
 from datetime import datetime
 
 from jupyterhub import orm
 from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from traitlets import Integer, Set, Unicode, observe
 
@@ -31,16 +39,17 @@ from . import handlers, passwords, rules, usernames
 # wrong tries of this many computers.
 ADMIN_NAME_LIMIT_FACTOR = 5
 
-# Our pages replace NativeAuthenticator's at the same URLs; the ones that
-# changed accounts on a plain GET now ask on GET and act on POST.
+# Our pages replace NativeAuthenticator's handlers of the same name, at its
+# URLs; the ones that changed accounts on a plain GET now ask on GET and act
+# on POST.
 REPLACED_HANDLERS = {
-    r"/login": handlers.LoginHandler,
-    r"/signup": handlers.SignUpHandler,
-    r"/authorize": handlers.AuthorizationAreaHandler,
-    r"/authorize/([^/]*)": handlers.ApproveHandler,
-    r"/discard/([^/]*)": handlers.DiscardHandler,
-    r"/change-password": handlers.ChangePasswordHandler,
-    r"/change-password/([^/]+)": handlers.ChangePasswordAdminHandler,
+    native.LoginHandler: handlers.LoginHandler,
+    native.SignUpHandler: handlers.SignUpHandler,
+    native.AuthorizationAreaHandler: handlers.AuthorizationAreaHandler,
+    native.ToggleAuthorizationHandler: handlers.ToggleAuthorizationHandler,
+    native.DiscardHandler: handlers.DiscardHandler,
+    native.ChangePasswordHandler: handlers.ChangePasswordHandler,
+    native.ChangePasswordAdminHandler: handlers.ChangePasswordAdminHandler,
 }
 OUR_HANDLERS = [
     (r"/students", handlers.StudentsHandler),
@@ -84,20 +93,20 @@ class ClassroomAuthenticator(NativeAuthenticator):
 
     def username_problem(self, username):
         """A sentence that says why this (normalized) name is refused, or None."""
-        return usernames.problem(
-            username, reserved=self.reserved_usernames, state_root=self.state_root
-        )
+        return usernames.problem(username, reserved=self.reserved_usernames, state_root=self.state_root)
 
     def validate_username(self, username):
         if username in self.admin_users:
             return super().validate_username(username)
-        return self.username_problem(username) is None and super().validate_username(
-            username
-        )
+        return self.username_problem(username) is None and super().validate_username(username)
 
     def is_hub_user(self, username):
         """True when the hub has a user of that name (with or without a password)."""
         return orm.User.find(self.db, username) is not None
+
+    def has_account(self, username):
+        """True when the name has a password here or the hub knows it (made on the Admin page)."""
+        return self.user_exists(username) or self.is_hub_user(username)
 
     def signup_problem(self, username):
         """Why this (normalized) name cannot sign up, as a sentence, or None."""
@@ -113,12 +122,10 @@ class ClassroomAuthenticator(NativeAuthenticator):
     def password_problem(self, password, confirmation):
         """Why this new password is refused, as a sentence, or None."""
         is_common = self.is_password_common if self.check_common_password else (lambda _: False)
-        return rules.password_problem(
-            password, confirmation, self.minimum_password_length, is_common
-        )
+        return rules.password_problem(password, confirmation, self.minimum_password_length, is_common)
 
     # --- Lockout ---------------------------------------------------------
-    # NativeAuthenticator's login_attempts, keyed by lockout_keys(): its
+    # NativeAuthenticator's try counters, keyed by lockout_keys(): its
     # add_login_attempt counts a try, successful_login forgets them all.
 
     def lockout_keys(self, username, address=None):
@@ -142,6 +149,7 @@ class ClassroomAuthenticator(NativeAuthenticator):
         (tries during a lockout are not counted, so they do not prolong it);
         tries older than that are forgotten, so the count then starts afresh.
         """
+        # No public hook gives the time of the last counted try: read NativeAuthenticator's record.
         attempts = self.login_attempts.get(key)
         if not self.allowed_failed_logins or not attempts:
             return 0
@@ -153,31 +161,31 @@ class ClassroomAuthenticator(NativeAuthenticator):
             return 0
         return self.seconds_before_next_try - age
 
-    def is_blocked(self, username):
-        # NativeAuthenticator's own version compares timedelta.seconds, which
-        # starts again from 0 every day: a name could be blocked a day later.
-        return self.lockout_seconds_left(username) > 0
-
-    def _counters_of(self, username):
-        """The lockout counters that exist for `username`: its name, and an admin's per address."""
-        return [
-            key
-            for key in list(self.login_attempts)
-            if key == username or key.startswith(f"{username} from ")
-        ]
+    def _lockout_keys_of(self, username):
+        """The lockout keys that have tries for `username`: its name, and an admin's per address."""
+        # No public hook lists the counted names: read NativeAuthenticator's record.
+        return [key for key in list(self.login_attempts) if key == username or key.startswith(f"{username} from ")]
 
     def locked_out_seconds(self, username):
         """The longest lockout of `username`, from any computer; 0 when none."""
-        return max((self.lockout_seconds_left(key) for key in self._counters_of(username)), default=0)
+        return max((self.lockout_seconds_left(key) for key in self._lockout_keys_of(username)), default=0)
+
+    def is_blocked(self, username):
+        """True when `username` is locked out, from any computer.
+
+        NativeAuthenticator's own version compares timedelta.seconds, which
+        starts again from 0 every day: a name could be blocked a day later.
+        """
+        return self.locked_out_seconds(username) > 0
 
     def clear_lockout(self, username):
         """Forget the failed tries of `username`, from every computer."""
-        for key in self._counters_of(username):
+        for key in self._lockout_keys_of(username):
             self.successful_login(key)
 
     # --- Logins, signups, passwords --------------------------------------
 
-    async def check_login(self, username, password, token=None, address=None):
+    async def login_refusal(self, username, password, token=None, address=None):
         """None when the login may go ahead, else the sentence the login page shows.
 
         The try is counted before the password is checked: twelve simultaneous
@@ -218,9 +226,7 @@ class ClassroomAuthenticator(NativeAuthenticator):
         """The username, or None with the reason in handler.login_refusal."""
         username = self.normalize_username(data["username"])
         address = handler.request.remote_ip if handler is not None else None
-        refusal = await self.check_login(
-            username, data.get("password", ""), data.get("2fa"), address
-        )
+        refusal = await self.login_refusal(username, data.get("password", ""), data.get("2fa"), address)
         if refusal is None:
             return username
         if handler is not None:
@@ -228,25 +234,22 @@ class ClassroomAuthenticator(NativeAuthenticator):
         return None
 
     def get_handlers(self, app):
-        native = super().get_handlers(app)
-        ours = [(url, REPLACED_HANDLERS.get(url, handler)) for url, handler in native]
+        stock = super().get_handlers(app)
+        ours = [(url, REPLACED_HANDLERS.get(handler, handler)) for url, handler in stock]
         return ours + OUR_HANDLERS
 
     def is_password_strong(self, password):
-        return not passwords.too_long(password) and super().is_password_strong(password)
+        return self.password_problem(password, password) is None
 
-    async def sign_up(self, username, password):
+    async def create_user(self, username, password):
         """A new account, or None when the name or password is refused.
 
-        NativeAuthenticator's create_user, with the hash made in the queue.
-        Raises passwords.Busy when the queue is full.
+        NativeAuthenticator's create_user, async here: the hash is made in the
+        queue. Raises passwords.Busy when the queue is full. (Its
+        import_from_firstuse, which calls this without await, stays off.)
         """
         username = self.normalize_username(username)
-        if (
-            not self.enable_signup
-            or self.signup_problem(username)
-            or self.password_problem(password, password)
-        ):
+        if not self.enable_signup or self.signup_problem(username) or self.password_problem(password, password):
             return None
         async with passwords.QUEUE.turn(username):
             if self.signup_problem(username):  # taken while this signup waited its turn
@@ -254,21 +257,18 @@ class ClassroomAuthenticator(NativeAuthenticator):
             hashed = await passwords.QUEUE.run(passwords.hash_password, password)
             if self.signup_problem(username):
                 return None
-            info = UserInfo(
-                username=username, password=hashed, is_authorized=bool(self.open_signup)
-            )
+            info = UserInfo(username=username, password=hashed, is_authorized=bool(self.open_signup))
             self.db.add(info)
             self.db.commit()
         return info
 
-    async def set_password(self, username, password):
-        """NativeAuthenticator's change_password, with the hash made in the queue.
+    async def change_password(self, username, password):
+        """NativeAuthenticator's change_password, async here: the hash is made in the queue.
 
         A hub user with no password yet (the teacher created it on the Admin
         page) gets one, approved. Raises passwords.Busy when the queue is full.
         """
-        async with passwords.QUEUE.turn(username):
-            hashed = await passwords.QUEUE.run(passwords.hash_password, password)
+        hashed = await passwords.QUEUE.hash(username, password)
         info = self.get_user(username)
         if info is None:
             info = UserInfo(username=username, password=hashed, is_authorized=True)

@@ -76,11 +76,7 @@ def checksum_path(archive: Path) -> Path:
 
 def is_username(name) -> bool:
     """True for a name the username rules allow; reserved names count, as the admin has a folder too."""
-    return (
-        isinstance(name, str)
-        and len(name) <= usernames.MAX_LENGTH
-        and usernames.PATTERN.fullmatch(name) is not None
-    )
+    return usernames.well_formed(name)
 
 
 def account_names(db_path: Path) -> list[str]:
@@ -214,9 +210,7 @@ class _FolderWalk:
             self.first_names[inode] = arcname
 
 
-def _add_folders(
-    tar: tarfile.TarFile, students_root: Path, names: list[str]
-) -> tuple[list[str], list[str]]:
+def _add_folders(tar: tarfile.TarFile, students_root: Path, names: list[str]) -> tuple[list[str], list[str]]:
     """Add each account's folder; returns the folders added and the files that changed while read."""
     changed: list[str] = []
     try:
@@ -224,10 +218,7 @@ def _add_folders(
     except FileNotFoundError:
         return [], changed  # no student has started a server yet
     try:
-        folders = [
-            name for name in names
-            if _FolderWalk(tar, changed).add_folder(root_fd, name, f"{STUDENTS}/{name}")
-        ]
+        folders = [name for name in names if _FolderWalk(tar, changed).add_folder(root_fd, name, f"{STUDENTS}/{name}")]
     finally:
         os.close(root_fd)
     return folders, changed
@@ -325,9 +316,7 @@ def _check_manifest(manifest) -> None:
             raise BackupError(f"the manifest lists {key} under the same name twice")
 
 
-def _check_member(
-    member: tarfile.TarInfo, earlier: dict[str, tarfile.TarInfo], folders: list[str]
-) -> None:
+def _check_member(member: tarfile.TarInfo, earlier: dict[str, tarfile.TarInfo], folders: list[str]) -> None:
     """Refuse a member that could land anywhere but in a folder the manifest lists."""
     path = PurePosixPath(member.name)
     if path.is_absolute() or ".." in path.parts:
@@ -443,8 +432,9 @@ def _stage(archive: Path, members: list[tarfile.TarInfo], folders_stage: Path, d
     return staged_db
 
 
-def _moves_into_place(folders: list[str], folders_stage: Path, students_root: Path,
-                      staged_db: Path, db_path: Path, stamp: str) -> list[tuple[Path, Path]]:
+def _moves_into_place(
+    folders: list[str], folders_stage: Path, students_root: Path, staged_db: Path, db_path: Path, stamp: str
+) -> list[tuple[Path, Path]]:
     """The renames that put each staged copy in place, each after setting aside what it replaces."""
     moves = []
     for name in folders:
@@ -489,21 +479,28 @@ def restore_backup(archive: Path, db_path: Path, students_root: Path) -> dict:
             staged_db = _stage(archive, members, Path(folders_stage), Path(db_stage))
         except (OSError, tarfile.TarError, sqlite3.DatabaseError) as error:
             raise BackupError(f"the restore stopped before changing anything: {error}") from error
-        _move_all_or_nothing(_moves_into_place(
-            manifest["folders"], Path(folders_stage), students_root, staged_db, db_path, stamp
-        ))
-    return {"archive": str(archive), "box": manifest["box"], "created": manifest["created"],
-            "accounts": manifest["accounts"], "folders": manifest["folders"]}
+        _move_all_or_nothing(
+            _moves_into_place(manifest["folders"], Path(folders_stage), students_root, staged_db, db_path, stamp)
+        )
+    return {
+        "archive": str(archive),
+        "box": manifest["box"],
+        "created": manifest["created"],
+        "accounts": manifest["accounts"],
+        "folders": manifest["folders"],
+    }
 
 
 # --- command line -----------------------------------------------------------
 
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=Path("/var/lib/jupyterhub/jupyterhub.sqlite"),
-                        help="the hub's SQLite database")
-    parser.add_argument("--students-root", type=Path, default=Path("/var/lib/private"),
-                        help="where the accounts' folders are")
+    parser.add_argument(
+        "--db", type=Path, default=Path("/var/lib/jupyterhub/jupyterhub.sqlite"), help="the hub's SQLite database"
+    )
+    parser.add_argument(
+        "--students-root", type=Path, default=Path("/var/lib/private"), help="where the accounts' folders are"
+    )
 
 
 def _run(action) -> int:

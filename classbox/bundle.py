@@ -34,6 +34,7 @@ status 1.
 """
 
 import argparse
+import functools
 import hashlib
 import json
 import lzma
@@ -44,7 +45,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 FORMAT = 2
@@ -111,19 +112,24 @@ def check_wheels(wheels: dict[str, str], requirements: Path):
     lock = read_lock(requirements)
     unhashed = sorted(key for key, (_, hashes) in lock.items() if not hashes)
     if unhashed:
-        raise BundleError(f"The hub's lock {requirements} has no hashes for {unhashed[0]}: "
-                          "generate it with `make pins`.")
+        raise BundleError(
+            f"The hub's lock {requirements} has no hashes for {unhashed[0]}: generate it with `make pins`."
+        )
     for name, digest in sorted(wheels.items()):
         key = project_key(name.split("-", 1)[0])
         if digest not in lock.get(key, ("", set()))[1]:
-            raise BundleError(f"The bundle's wheels/{name} is not a file that the hub's lock ({requirements.name}) "
-                              "allows: the bundle was changed after it was built. Build it again with "
-                              "playbooks/bundle.yml, on a machine you trust.")
+            raise BundleError(
+                f"The bundle's wheels/{name} is not a file that the hub's lock ({requirements.name}) "
+                "allows: the bundle was changed after it was built. Build it again with "
+                "playbooks/bundle.yml, on a machine you trust."
+            )
     held = {project_key(name.split("-", 1)[0]) for name in wheels}
     absent = sorted(f"{key}=={version}" for key, (version, _) in lock.items() if key not in held)
     if absent:
-        raise BundleError(f"The bundle has no wheel of {absent[0]}, which the hub's lock pins: "
-                          "build it again with playbooks/bundle.yml.")
+        raise BundleError(
+            f"The bundle has no wheel of {absent[0]}, which the hub's lock pins: "
+            "build it again with playbooks/bundle.yml."
+        )
 
 
 # --- Debian's package indexes -------------------------------------------------
@@ -136,8 +142,11 @@ def fields_of(stanza: str) -> dict[str, str]:
 def index_stanzas(text: str, names: set[str] | None = None) -> list[str]:
     """The entries of a Packages file (of the packages in `names` only, if given: Debian's lists are long)."""
     stanzas = (stanza.strip("\n") for stanza in text.split("\n\n"))
-    return [stanza for stanza in stanzas
-            if stanza and (names is None or stanza.partition("\n")[0].removeprefix("Package: ") in names)]
+    return [
+        stanza
+        for stanza in stanzas
+        if stanza and (names is None or stanza.partition("\n")[0].removeprefix("Package: ") in names)
+    ]
 
 
 def local_entry(stanza: str) -> str:
@@ -151,41 +160,54 @@ def check_debs_against_index(packages: str, digest_of) -> list[dict[str, str]]:
     for fields in entries:
         name = fields.get("Filename", "").removeprefix("./")
         if not name.endswith(".deb") or "/" in name:
-            raise BundleError(f"The bundle's index debs/Packages lists '{fields.get('Filename')}', "
-                              "which is not a package next to it: it was not made by playbooks/bundle.yml.")
+            raise BundleError(
+                f"The bundle's index debs/Packages lists '{fields.get('Filename')}', "
+                "which is not a package next to it: it was not made by playbooks/bundle.yml."
+            )
         if digest_of(name) != fields.get("SHA256"):
-            raise BundleError(f"The bundle's debs/{name} is not the package its index debs/Packages lists: "
-                              "the bundle was changed after it was built. Build it again with "
-                              "playbooks/bundle.yml, on a machine you trust.")
+            raise BundleError(
+                f"The bundle's debs/{name} is not the package its index debs/Packages lists: "
+                "the bundle was changed after it was built. Build it again with "
+                "playbooks/bundle.yml, on a machine you trust."
+            )
     return entries
 
 
 def verified_release(inrelease: bytes | None, suite: str, keyring: str) -> dict[str, str]:
     """The Release file that Debian signed, read from gpgv's output (never from the unsigned text)."""
     if inrelease is None:
-        raise BundleError(f"The bundle has no index/{suite}/InRelease (Debian's signed index): "
-                          "it is incomplete or was made by an older playbooks/bundle.yml; build it again.")
+        raise BundleError(
+            f"The bundle has no index/{suite}/InRelease (Debian's signed index): "
+            "it is incomplete or was made by an older playbooks/bundle.yml; build it again."
+        )
     # one signed message only, as apt demands: gpgv would vouch for any of several
     if inrelease.count(b"-----BEGIN PGP SIGNED MESSAGE-----") != 1:
         inrelease = b""
     with tempfile.TemporaryDirectory(prefix="classbox-gpgv-") as temp:
         signed, content = Path(temp) / "InRelease", Path(temp) / "Release"
         signed.write_bytes(inrelease)
-        result = subprocess.run(["gpgv", "--status-fd", "1", "--keyring", keyring, "--output", str(content),
-                                 str(signed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        result = subprocess.run(
+            ["gpgv", "--status-fd", "1", "--keyring", keyring, "--output", str(content), str(signed)],
+            capture_output=True,
+            text=True,
+        )
         status = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("[GNUPG:] ")]
         # As apt: one good signature by a key we hold is enough (Debian signs with
         # several keys, and a keyring may lack an old or a new one); a bad one is not.
         if "GOODSIG" not in status or "BADSIG" in status or not content.is_file():
             reason = (result.stderr.strip().splitlines() or ["no signature"])[-1]
-            raise BundleError(f"The bundle's index/{suite}/InRelease is not signed with Debian's archive keys "
-                              f"({reason}): the bundle was changed after it was built. Build it again with "
-                              "playbooks/bundle.yml, on a machine you trust.")
+            raise BundleError(
+                f"The bundle's index/{suite}/InRelease is not signed with Debian's archive keys "
+                f"({reason}): the bundle was changed after it was built. Build it again with "
+                "playbooks/bundle.yml, on a machine you trust."
+            )
         release = content.read_text()
     fields = fields_of(release)
     if fields.get("Codename") != suite:
-        raise BundleError(f"The bundle's index/{suite}/InRelease is Debian's index of {fields.get('Codename')}, "
-                          f"not of {suite}: build the bundle again with playbooks/bundle.yml.")
+        raise BundleError(
+            f"The bundle's index/{suite}/InRelease is Debian's index of {fields.get('Codename')}, "
+            f"not of {suite}: build the bundle again with playbooks/bundle.yml."
+        )
     sums = release.partition("\nSHA256:\n")[2]
     digests = {}
     for line in sums.splitlines():
@@ -196,21 +218,24 @@ def verified_release(inrelease: bytes | None, suite: str, keyring: str) -> dict[
     return digests
 
 
-def signed_entries(blobs: dict[str, bytes], suites: list[str], arch: str, names: set[str],
-                   keyring: str) -> set[str]:
+def signed_entries(blobs: dict[str, bytes], suites: list[str], arch: str, names: set[str], keyring: str) -> set[str]:
     """Debian's entries of the packages `names`, from the indexes Debian signed, as the bundle lists them."""
     if not shutil.which("gpgv") or not Path(keyring).is_file():
-        raise BundleError(f"Checking the bundle's Debian packages needs gpgv and Debian's archive keys ({keyring}) "
-                          "on this machine: install the packages gpgv and debian-archive-keyring.")
+        raise BundleError(
+            f"Checking the bundle's Debian packages needs gpgv and Debian's archive keys ({keyring}) "
+            "on this machine: install the packages gpgv and debian-archive-keyring."
+        )
     entries = set()
     for suite in suites:
         listed = verified_release(blobs.get(f"index/{suite}/InRelease"), suite, keyring)
         path = f"main/binary-{arch}/Packages"
         text = uncompressed(blobs.get(f"index/{suite}/{path}.xz"))
         if text is None or hashlib.sha256(text).hexdigest() != listed.get(path):
-            raise BundleError(f"The bundle's index/{suite}/{path}.xz is not the index Debian signed: "
-                              "the bundle was changed after it was built. Build it again with "
-                              "playbooks/bundle.yml, on a machine you trust.")
+            raise BundleError(
+                f"The bundle's index/{suite}/{path}.xz is not the index Debian signed: "
+                "the bundle was changed after it was built. Build it again with "
+                "playbooks/bundle.yml, on a machine you trust."
+            )
         entries.update(local_entry(stanza) for stanza in index_stanzas(text.decode(), names))
     return entries
 
@@ -236,10 +261,12 @@ def check_debs(blobs: dict[str, bytes], digests: dict[str, str], suites: list[st
     for stanza in index_stanzas(packages):
         if stanza not in debian:
             fields = fields_of(stanza)
-            raise BundleError(f"The bundle's index debs/Packages lists {fields.get('Package')} "
-                              f"{fields.get('Version')} otherwise than Debian's signed index: the bundle was "
-                              "changed after it was built. Build it again with playbooks/bundle.yml, "
-                              "on a machine you trust.")
+            raise BundleError(
+                f"The bundle's index debs/Packages lists {fields.get('Package')} "
+                f"{fields.get('Version')} otherwise than Debian's signed index: the bundle was "
+                "changed after it was built. Build it again with playbooks/bundle.yml, "
+                "on a machine you trust."
+            )
 
 
 # --- build ---------------------------------------------------------------------
@@ -256,10 +283,31 @@ def pip_platforms(arch: str) -> list[str]:
 
 def download_wheels(dest: Path, arch: str, requirements: Path, local_wheels: Path | None, index_url: str):
     # The lock's hashes put pip in hash-checking mode: it refuses a download the lock does not list.
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-input", "--isolated",
-               "--disable-pip-version-check", "--index-url", index_url, "--require-hashes",
-               "--no-deps", "--only-binary=:all:", "--implementation", "cp", "--abi", "cp311",
-               "--python-version", PYTHON_VERSION, "--requirement", str(requirements), "--dest", str(dest)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-input",
+        "--isolated",
+        "--disable-pip-version-check",
+        "--index-url",
+        index_url,
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "--python-version",
+        PYTHON_VERSION,
+        "--requirement",
+        str(requirements),
+        "--dest",
+        str(dest),
+    ]
     for platform in pip_platforms(arch):
         command += ["--platform", platform]
     if local_wheels:
@@ -272,41 +320,69 @@ def download_wheels(dest: Path, arch: str, requirements: Path, local_wheels: Pat
     run(command, "pip could not download the pinned wheels")
 
 
-def download_debs(dest: Path, index: Path, work: Path, arch: str, packages: list[str], mirror: str,
-                  security_mirror: str, suite: str):
+def download_debs(
+    dest: Path, index: Path, work: Path, arch: str, packages: list[str], mirror: str, security_mirror: str, suite: str
+):
     """Every package in `packages` and all it depends on, as apt resolves them on an empty system,
     and Debian's signed indexes they come from."""
     if not shutil.which("apt-get"):
         raise BundleError("Building a bundle needs apt-get: run playbooks/bundle.yml on a Debian or Ubuntu machine.")
     if not Path(KEYRING).is_file():
-        raise BundleError(f"Building a bundle needs Debian's archive keys ({KEYRING}): "
-                          "install the package debian-archive-keyring.")
+        raise BundleError(
+            f"Building a bundle needs Debian's archive keys ({KEYRING}): install the package debian-archive-keyring."
+        )
     etc = work / "etc"
     for sub in ("etc/apt.conf.d", "etc/preferences.d", "etc/sources.list.d", "lists/partial", "archives/partial"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     (work / "status").touch()
     main, updates, security = suites_of(suite)
-    sources = [f"deb [signed-by={KEYRING}] {mirror} {main} main",
-               f"deb [signed-by={KEYRING}] {mirror} {updates} main",
-               f"deb [signed-by={KEYRING}] {security_mirror} {security} main"]
+    sources = [
+        f"deb [signed-by={KEYRING}] {mirror} {main} main",
+        f"deb [signed-by={KEYRING}] {mirror} {updates} main",
+        f"deb [signed-by={KEYRING}] {security_mirror} {security} main",
+    ]
     (etc / "sources.list").write_text("\n".join(sources) + "\n")
-    apt = ["apt-get", "-q",
-           "-o", f"Dir::Etc={etc}", "-o", f"Dir::State={work}", "-o", f"Dir::State::Lists={work}/lists",
-           "-o", f"Dir::State::status={work}/status", "-o", f"Dir::Cache={work}",
-           "-o", f"Dir::Cache::archives={work}/archives",
-           "-o", f"APT::Architecture={arch}", "-o", f"APT::Architectures::={arch}",
-           "-o", "APT::Install-Recommends=false", "-o", "Debug::NoLocking=true",
-           # Each index kept uncompressed, as Debian's Release lists its sha256
-           # (whatever this machine's apt.conf.d says); no translations.
-           "-o", "Acquire::GzipIndexes=false", "-o", "Acquire::Languages=none"]
+    apt = [
+        "apt-get",
+        "-q",
+        "-o",
+        f"Dir::Etc={etc}",
+        "-o",
+        f"Dir::State={work}",
+        "-o",
+        f"Dir::State::Lists={work}/lists",
+        "-o",
+        f"Dir::State::status={work}/status",
+        "-o",
+        f"Dir::Cache={work}",
+        "-o",
+        f"Dir::Cache::archives={work}/archives",
+        "-o",
+        f"APT::Architecture={arch}",
+        "-o",
+        f"APT::Architectures::={arch}",
+        "-o",
+        "APT::Install-Recommends=false",
+        "-o",
+        "Debug::NoLocking=true",
+        # Each index kept uncompressed, as Debian's Release lists its sha256
+        # (whatever this machine's apt.conf.d says); no translations.
+        "-o",
+        "Acquire::GzipIndexes=false",
+        "-o",
+        "Acquire::Languages=none",
+    ]
     run(apt + ["update"], "apt-get could not read Debian's package lists")
-    run(apt + ["install", "--yes", "--download-only"] + sorted(set(packages)),
-        "apt-get could not download the Debian packages")
+    run(
+        apt + ["install", "--yes", "--download-only"] + sorted(set(packages)),
+        "apt-get could not download the Debian packages",
+    )
     for name in suites_of(suite):
         folder = index / name / "main" / f"binary-{arch}"
         folder.mkdir(parents=True)
-        inrelease, packages_index = (lists_file(work / "lists", f"_dists_{name}_{end}")
-                                     for end in ("InRelease", f"main_binary-{arch}_Packages"))
+        inrelease, packages_index = (
+            lists_file(work / "lists", f"_dists_{name}_{end}") for end in ("InRelease", f"main_binary-{arch}_Packages")
+        )
         shutil.copyfile(inrelease, index / name / "InRelease")
         # preset 1: a quarter of the size in seconds (6 takes ten times longer for 20% less)
         (folder / "Packages.xz").write_bytes(lzma.compress(packages_index.read_bytes(), preset=1))
@@ -351,8 +427,11 @@ def write_packages_index(debs: Path, index: Path, arch: str, suite: str):
 
 
 def write_checksums(root: Path):
-    lines = [f"{sha256_of(path)}  {path.relative_to(root).as_posix()}"
-             for path in sorted(root.rglob("*")) if path.is_file() and path.name != "SHA256SUMS"]
+    lines = [
+        f"{sha256_of(path)}  {path.relative_to(root).as_posix()}"
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != "SHA256SUMS"
+    ]
     (root / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
@@ -380,9 +459,17 @@ def build(args) -> dict:
         for sub in ("debs", "index", "wheels"):
             (staging / sub).mkdir(parents=True)
         download_wheels(staging / "wheels", arch, requirements, local_wheels, args.index_url)
-        download_debs(staging / "debs", staging / "index", Path(temp) / "apt", arch, args.package, args.mirror,
-                      args.security_mirror, args.suite)
-        manifest = dict(inputs, suite=args.suite, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        download_debs(
+            staging / "debs",
+            staging / "index",
+            Path(temp) / "apt",
+            arch,
+            args.package,
+            args.mirror,
+            args.security_mirror,
+            args.suite,
+        )
+        manifest = dict(inputs, suite=args.suite, created=datetime.now(UTC).isoformat(timespec="seconds"))
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         write_checksums(staging)
         partial = Path(temp) / f"{name}.tar"
@@ -413,8 +500,10 @@ class HashingReader:
 def safe_member_path(member: tarfile.TarInfo) -> PurePosixPath:
     path = PurePosixPath(member.name)
     if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
-        raise BundleError(f"The bundle holds '{member.name}', which is not a plain file inside it: "
-                          "it was not made by playbooks/bundle.yml.")
+        raise BundleError(
+            f"The bundle holds '{member.name}', which is not a plain file inside it: "
+            "it was not made by playbooks/bundle.yml."
+        )
     return path
 
 
@@ -442,7 +531,7 @@ def read_archive(archive: Path) -> tuple[dict[str, str], dict[str, bytes], set[s
                     if member.isfile():
                         inner = PurePosixPath(*path.parts[1:]).as_posix()
                         data, digest, whole = tar.extractfile(member), hashlib.sha256(), []
-                        for block in iter(lambda: data.read(1 << 20), b""):
+                        for block in iter(functools.partial(data.read, 1 << 20), b""):
                             digest.update(block)
                             if kept_whole(inner):
                                 whole.append(block)
@@ -457,8 +546,9 @@ def read_archive(archive: Path) -> tuple[dict[str, str], dict[str, bytes], set[s
     return digests, blobs, top, reader
 
 
-def check_archive(archive: Path, box_arch: str, requirements: Path, packages: list[str], keyring: str = KEYRING,
-                  suite: str = SUITE) -> dict:
+def check_archive(
+    archive: Path, box_arch: str, requirements: Path, packages: list[str], keyring: str = KEYRING, suite: str = SUITE
+) -> dict:
     """Verify the whole archive; return its manifest and digests, or raise BundleError."""
     digests, blobs, top, read = read_archive(archive)
     if len(top) != 1:
@@ -474,39 +564,59 @@ def check_archive(archive: Path, box_arch: str, requirements: Path, packages: li
         listed[name] = digest
     missing = sorted(set(listed) - set(digests))
     if missing:
-        raise BundleError(f"The bundle is incomplete: {len(missing)} file(s) missing, "
-                          f"first {missing[0]}. Copy it again or build it again.")
+        raise BundleError(
+            f"The bundle is incomplete: {len(missing)} file(s) missing, "
+            f"first {missing[0]}. Copy it again or build it again."
+        )
     unlisted = sorted(set(digests) - set(listed) - {"SHA256SUMS"})
     if unlisted:
         raise BundleError(f"The bundle holds a file it does not list: {unlisted[0]}.")
     damaged = sorted(name for name, digest in listed.items() if digests[name] != digest)
     if damaged:
-        raise BundleError(f"The bundle is damaged: {len(damaged)} file(s) do not match their checksum, "
-                          f"first {damaged[0]}. Copy it again or build it again.")
+        raise BundleError(
+            f"The bundle is damaged: {len(damaged)} file(s) do not match their checksum, "
+            f"first {damaged[0]}. Copy it again or build it again."
+        )
     try:
         manifest = json.loads(blobs["manifest.json"])
     except ValueError:
         raise BundleError("The bundle's manifest.json is not JSON.") from None
     if manifest.get("format") != FORMAT:
-        raise BundleError(f"The bundle's format is {manifest.get('format')}; this playbook reads format {FORMAT}. "
-                          "Build it again with this playbook's playbooks/bundle.yml.")
+        raise BundleError(
+            f"The bundle's format is {manifest.get('format')}; this playbook reads format {FORMAT}. "
+            "Build it again with this playbook's playbooks/bundle.yml."
+        )
     if manifest.get("arch") != box_arch:
-        raise BundleError(f"The bundle is for {manifest.get('arch')}, but the box is {box_arch}: "
-                          f"build one with playbooks/bundle.yml -e packages_bundle_arch={box_arch}.")
+        raise BundleError(
+            f"The bundle is for {manifest.get('arch')}, but the box is {box_arch}: "
+            f"build one with playbooks/bundle.yml -e packages_bundle_arch={box_arch}."
+        )
     if manifest.get("suite") != suite:
-        raise BundleError(f"The bundle holds Debian {manifest.get('suite')}'s packages, but this playbook "
-                          f"installs {suite}'s: build it again with this playbook's playbooks/bundle.yml.")
+        raise BundleError(
+            f"The bundle holds Debian {manifest.get('suite')}'s packages, but this playbook "
+            f"installs {suite}'s: build it again with this playbook's playbooks/bundle.yml."
+        )
     if manifest.get("requirements_sha256") != sha256_of(requirements):
-        raise BundleError("The bundle holds other versions of the hub's Python packages than this playbook pins: "
-                          "build it again with this playbook's playbooks/bundle.yml.")
+        raise BundleError(
+            "The bundle holds other versions of the hub's Python packages than this playbook pins: "
+            "build it again with this playbook's playbooks/bundle.yml."
+        )
     absent = sorted(set(packages) - set(manifest.get("debian_packages", [])))
     if absent:
-        raise BundleError(f"The bundle lacks the Debian package(s) {', '.join(absent)} that this run installs: "
-                          "build it again with the same settings (playbooks/bundle.yml).")
+        raise BundleError(
+            f"The bundle lacks the Debian package(s) {', '.join(absent)} that this run installs: "
+            "build it again with the same settings (playbooks/bundle.yml)."
+        )
     if "debs/Packages" not in blobs:
         raise BundleError(f"{archive} has no debs/Packages: it is incomplete or not a bundle.")
-    check_wheels({name.removeprefix("wheels/"): digest for name, digest in digests.items()
-                  if name.startswith("wheels/") and name.endswith(".whl")}, requirements)
+    check_wheels(
+        {
+            name.removeprefix("wheels/"): digest
+            for name, digest in digests.items()
+            if name.startswith("wheels/") and name.endswith(".whl")
+        },
+        requirements,
+    )
     check_debs(blobs, digests, suites_of(suite), box_arch, keyring)
     return {
         "archive": str(archive),
@@ -517,14 +627,15 @@ def check_archive(archive: Path, box_arch: str, requirements: Path, packages: li
         "created": manifest.get("created"),
         "files": len(listed),
         "bytes": read.size,
-        "inputs": {key: manifest.get(key) for key in ("format", "arch", "requirements_sha256",
-                                                      "debian_packages", "local_wheels")},
+        "inputs": {
+            key: manifest.get(key)
+            for key in ("format", "arch", "requirements_sha256", "debian_packages", "local_wheels")
+        },
     }
 
 
 def check(args) -> dict:
-    return check_archive(Path(args.archive), args.arch, Path(args.requirements), args.package, args.keyring,
-                         args.suite)
+    return check_archive(Path(args.archive), args.arch, Path(args.requirements), args.package, args.keyring, args.suite)
 
 
 # --- unpack (on the box) -------------------------------------------------------
@@ -537,9 +648,11 @@ def unpack(archive: Path, dest: Path, sha256: str, packages_sha256: str) -> dict
     archive can change them.
     """
     if sha256_of(archive) != sha256:
-        raise BundleError(f"The bundle copied to the box ({archive}) is not the archive checked at the start "
-                          f"(sha256 {sha256}): it changed during the run. Check where it comes from, then run "
-                          "the playbook again.")
+        raise BundleError(
+            f"The bundle copied to the box ({archive}) is not the archive checked at the start "
+            f"(sha256 {sha256}): it changed during the run. Check where it comes from, then run "
+            "the playbook again."
+        )
     new = dest.with_name(dest.name + ".new")
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(mode=0o755)
@@ -557,11 +670,14 @@ def unpack(archive: Path, dest: Path, sha256: str, packages_sha256: str) -> dict
                 shutil.copyfileobj(source, copy)
     debs = new / "debs"
     if sha256_of(debs / "Packages") != packages_sha256:
-        raise BundleError("The bundle's index debs/Packages on the box is not the one checked at the start: "
-                          "it changed during the run. Check where the bundle comes from, then run the playbook "
-                          "again.")
-    check_debs_against_index((debs / "Packages").read_text(),
-                             lambda name: sha256_of(debs / name) if (debs / name).is_file() else None)
+        raise BundleError(
+            "The bundle's index debs/Packages on the box is not the one checked at the start: "
+            "it changed during the run. Check where the bundle comes from, then run the playbook "
+            "again."
+        )
+    check_debs_against_index(
+        (debs / "Packages").read_text(), lambda name: sha256_of(debs / name) if (debs / name).is_file() else None
+    )
     (new / STAMP).write_text(sha256 + "\n")
     shutil.rmtree(dest, ignore_errors=True)
     new.rename(dest)
@@ -599,8 +715,9 @@ def main(argv=None) -> int:
     check_parser.add_argument("archive", help="the bundle's .tar file")
     unpack_parser = commands.add_parser("unpack")
     unpack_parser.add_argument("--sha256", required=True, help="the archive's sha256, as the check reported it")
-    unpack_parser.add_argument("--packages-sha256", required=True,
-                               help="debs/Packages' sha256, as the check reported it")
+    unpack_parser.add_argument(
+        "--packages-sha256", required=True, help="debs/Packages' sha256, as the check reported it"
+    )
     unpack_parser.add_argument("archive", help="the copy of the bundle's .tar file on the box")
     unpack_parser.add_argument("dest", help="the folder that receives the unpacked bundle")
     args = parser.parse_args(argv)

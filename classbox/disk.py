@@ -111,7 +111,4 @@ def human(size: int) -> str:
 
 def summary(space: Space) -> str:
     """The Students page's line about the disk."""
-    return (
-        f"Disk: {human(space.free)} free of {human(space.total)} "
-        f"({human(space.reserved)} kept for the hub)"
-    )
+    return f"Disk: {human(space.free)} free of {human(space.total)} ({human(space.reserved)} kept for the hub)"

@@ -8,6 +8,10 @@ clear a lockout and delete ask on GET and act on POST, where JupyterHub checks
 the page's _xsrf token (BaseHandler.prepare, for every method but GET, HEAD
 and OPTIONS). /hub/students is new: the teacher's list of accounts, one click
 from the nav bar.
+
+Each class that replaces one of NativeAuthenticator's has its name. The four
+`post` methods below are whole replacements: NativeAuthenticator's have no
+hook for a refusal's sentence, a busy answer or a hash made off the event loop.
 """
 
 import asyncio
@@ -34,6 +38,7 @@ def answer_busy(handler):
 class SignUpHandler(native.SignUpHandler):
     async def render_template(self, name, **kwargs):
         kwargs.setdefault("min_password_length", self.authenticator.minimum_password_length)
+        kwargs.setdefault("username_rule", usernames.RULE)
         return await super().render_template(name, **kwargs)
 
     async def post(self):
@@ -48,7 +53,7 @@ class SignUpHandler(native.SignUpHandler):
         info = None
         if not problem:
             try:
-                info = await self.authenticator.sign_up(username, password)
+                info = await self.authenticator.create_user(username, password)
             except passwords.Busy:
                 answer_busy(self)
                 problem = rules.BUSY
@@ -75,15 +80,15 @@ class LoginHandler(native.LoginHandler):
         data = {arg: self.get_argument(arg, strip=False) for arg in self.request.arguments}
         data["username"] = self.authenticator.normalize_username(data.get("username", ""))
         data.setdefault("password", "")
-        # The authenticator leaves its reason here when it refuses (see check_login).
+        # The authenticator leaves its reason here when it refuses (see its login_refusal).
         self.login_refusal = rules.WRONG_LOGIN
-        user = await self.login_user(data)
+        user = await self.login_user(data)  # also makes `user` this request's current user
         if user:
-            self._jupyterhub_user = user
             self.redirect(self.get_next_url(user))
             return
         if self.login_refusal == rules.BUSY:
             answer_busy(self)
+        # No public method renders the login form with a sentence (and a 200): _render is what their post uses.
         html = await self._render(login_error=self.login_refusal, username=data["username"])
         self.finish(html)
 
@@ -105,7 +110,7 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
                     self.get_body_argument("new_password_confirmation", "", strip=False),
                 )
             if problem is None:
-                await self.authenticator.set_password(user.name, new_password)
+                await self.authenticator.change_password(user.name, new_password)
         except passwords.Busy:
             answer_busy(self)
             problem = rules.BUSY
@@ -122,19 +127,16 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
 class ChangePasswordAdminHandler(native.ChangePasswordAdminHandler):
     """The teacher sets anyone's password, also for an account made on the Admin page."""
 
-    def has_account(self, user_name):
-        return self.authenticator.user_exists(user_name) or self.authenticator.is_hub_user(user_name)
-
     @needs_scope("admin:users")
     async def get(self, user_name):
-        if not self.has_account(user_name):
+        if not self.authenticator.has_account(user_name):
             raise web.HTTPError(404)
         html = await self.render_template("change-password-admin.html", user_name=user_name)
         self.finish(html)
 
     @needs_scope("admin:users")
     async def post(self, user_name):
-        if not self.has_account(user_name):
+        if not self.authenticator.has_account(user_name):
             raise web.HTTPError(404)
         new_password = self.get_body_argument("new_password", "", strip=False)
         problem = self.authenticator.password_problem(
@@ -142,7 +144,7 @@ class ChangePasswordAdminHandler(native.ChangePasswordAdminHandler):
         )
         if problem is None:
             try:
-                await self.authenticator.set_password(user_name, new_password)
+                await self.authenticator.change_password(user_name, new_password)
             except passwords.Busy:
                 answer_busy(self)
                 problem = rules.BUSY
@@ -193,7 +195,7 @@ class TeacherPages(native.LocalBase):
                     "approved": bool(info and info.is_authorized),
                     "admin": name in self.authenticator.admin_users,
                     "running": bool(hub_user and hub_user.running),
-                    "locked": bool(self.authenticator.locked_out_seconds(name)),
+                    "locked": self.authenticator.is_blocked(name),
                     "myself": name == self.current_user.name,
                     "space_used": sizes.get(name, 0),
                     "space_used_text": disk.human(sizes[name]) if name in sizes else "no files yet",
@@ -266,11 +268,10 @@ class AccountAction(TeacherPages):
     @web.authenticated
     @needs_scope("admin:users")
     async def get(self, user_name):
-        info = self.authenticator.get_user(user_name)
-        if info is None and not self.authenticator.is_hub_user(user_name):
+        if not self.authenticator.has_account(user_name):
             await self.show(message=f"There is no account '{user_name}'.", alert="alert-danger", status=404)
             return
-        title, explanation, button, hidden = self.ask(info)
+        title, explanation, button, hidden = self.ask(self.authenticator.get_user(user_name))
         html = await self.render_template(
             "account-action.html",
             user_name=user_name,
@@ -298,10 +299,9 @@ class AccountAction(TeacherPages):
 
     def existing(self, user_name):
         """The account's NativeAuthenticator row (or None); Refused when the hub has no such account."""
-        info = self.authenticator.get_user(user_name)
-        if info is None and not self.authenticator.is_hub_user(user_name):
+        if not self.authenticator.has_account(user_name):
             raise Refused(f"There is no account '{user_name}'.", status=404)
-        return info
+        return self.authenticator.get_user(user_name)
 
     async def delete_account(self, user_name):
         """What the Admin page's Delete does: stop the server, forget the user and its password."""
@@ -321,8 +321,12 @@ class AccountAction(TeacherPages):
         self.users.delete(user)
 
 
-class ApproveHandler(AccountAction):
-    """/hub/authorize/<name>: approve a signup, or withdraw the approval (NativeAuthenticator's URL)."""
+class ToggleAuthorizationHandler(AccountAction):
+    """/hub/authorize/<name>: approve a signup, or withdraw the approval (NativeAuthenticator's URL).
+
+    NativeAuthenticator's toggled on a GET; this one asks on GET and posts the
+    state to set, so that sending the form twice does not undo it.
+    """
 
     def ask(self, info):
         if info is not None and info.is_authorized:
@@ -400,9 +404,7 @@ class DeleteHandler(AccountAction):
             raise Refused("You cannot delete your own account.")
         with_files = self.get_body_argument("choice", "keep") == "delete"
         if with_files:
-            problem = usernames.folder_removal_problem(
-                user_name, auth.reserved_usernames, auth.state_root
-            )
+            problem = usernames.folder_removal_problem(user_name, auth.reserved_usernames, auth.state_root)
             if problem:
                 raise Refused(problem)
         await self.delete_account(user_name)
@@ -412,5 +414,5 @@ class DeleteHandler(AccountAction):
             usernames.remove_folder(user_name, auth.reserved_usernames, auth.state_root)
         except (OSError, ValueError) as error:
             self.log.error("Could not delete the files of %s: %s", user_name, error)
-            raise Refused(f"The account {user_name} was deleted, but not all of the files: {error}")
+            raise Refused(f"The account {user_name} was deleted, but not all of the files: {error}") from error
         return f"The account {user_name} and the files were deleted; the username is free again."

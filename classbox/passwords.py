@@ -12,8 +12,6 @@ import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import bcrypt
-
 # bcrypt reads at most 72 bytes; bcrypt 5 raises ValueError beyond that.
 MAX_BYTES = 72
 COST = 12
@@ -29,6 +27,8 @@ def too_long(password: str) -> bool:
 
 
 def hash_password(password: str) -> bytes:
+    import bcrypt  # here: the preflight reads MAX_BYTES on a machine without bcrypt
+
     if too_long(password):
         raise ValueError(f"a password is at most {MAX_BYTES} bytes")
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(COST))
@@ -36,6 +36,8 @@ def hash_password(password: str) -> bytes:
 
 def check_password(password: str, hashed: bytes) -> bool:
     """True if `password` matches `hashed`; False for anything bcrypt refuses."""
+    import bcrypt  # here: the preflight reads MAX_BYTES on a machine without bcrypt
+
     try:
         return bcrypt.checkpw(password.encode("utf-8"), hashed)
     except ValueError:

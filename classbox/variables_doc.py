@@ -55,7 +55,9 @@ def table(options, defaults) -> list[str]:
         if option.get("required"):
             default = "**required**"
         elif name in defaults:
-            default = f"`{cell(yaml.safe_dump(defaults[name], default_flow_style=True).strip().removesuffix('...').strip())}`"
+            default = (
+                f"`{cell(yaml.safe_dump(defaults[name], default_flow_style=True).strip().removesuffix('...').strip())}`"
+            )
         else:
             default = ""
         out.append(f"| `{name}` | {option.get('type', 'str')} | {default} | {describe(option['description'])} |")

@@ -20,13 +20,14 @@ from packaging.tags import compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion
 
+# The bundle builder downloads wheels for the same platforms: one definition.
+from classbox.bundle import MACHINES as ARCHITECTURES
+from classbox.bundle import pip_platforms, project_key, read_lock, sha256_of
+
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "roles" / "jupyterhub" / "files" / "requirements.txt"
 LOCAL_WHEELS = ROOT / "roles" / "jupyterhub" / "files" / "wheels"
 PYTHON = (3, 11)
-# The bundle builder downloads wheels for the same platforms: one definition.
-from classbox.bundle import MACHINES as ARCHITECTURES
-from classbox.bundle import pip_platforms, project_key, read_lock, sha256_of
 
 
 def supported_tags(arch: str) -> set:
@@ -51,7 +52,7 @@ def main() -> int:
     local = [(path.name, sha256_of(path)) for path in LOCAL_WHEELS.glob("*.whl")]
     lock = read_lock(PINS)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        published = dict(zip(lock, pool.map(wheel_files, lock)))
+        published = dict(zip(lock, pool.map(wheel_files, lock), strict=True))
     missing = []
     for name, files in published.items():
         version, hashes = lock[name]
@@ -68,11 +69,16 @@ def main() -> int:
             if not tags & supported:
                 missing.append(f"{name}=={version} has no wheel for {arch} whose sha256 the lock lists")
     for line in missing:
-        print(f"check-wheels: {line} (pip on the box would refuse it; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md, "
-              "then make pins)", file=sys.stderr)
+        print(
+            f"check-wheels: {line} (pip on the box would refuse it; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md, "
+            "then make pins)",
+            file=sys.stderr,
+        )
     if not missing:
-        print(f"check-wheels: all {len(lock)} pinned packages have wheels for {', '.join(ARCHITECTURES)}, "
-              "their sha256 in the lock")
+        print(
+            f"check-wheels: all {len(lock)} pinned packages have wheels for {', '.join(ARCHITECTURES)}, "
+            "their sha256 in the lock"
+        )
     return 1 if missing else 0
 
 

@@ -6,13 +6,13 @@
 #   BOX_ADMIN_PASSWORD  the admin's password (made once and kept in .demo/ otherwise)
 #   BOX_NAME, BOX_STATE_DIR  another box beside the demo box (the backup test's)
 #   BOX_NETWORK=none    a box with no network at all (bench/offline-install.sh)
+#   BOX_IMAGE           another image (the arm64 one: a Raspberry Pi under emulation)
 #   BOX_DOCKER_ARGS     more options for `docker run` when the box is created, split
 #                       at spaces (the disk-full test's: -v ... --device /dev/loopN)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NAME=${BOX_NAME:-classbox-demo}
-IMAGE=${BOX_IMAGE:-classbox/debian12-systemd:bookworm}
 PORT=${BOX_PORT:-8080}
 STATE=${BOX_STATE_DIR:-.demo}
 export BOX_NAME=$NAME  # inventory/demo reaches the container by this name
@@ -49,15 +49,12 @@ if [ -n "$published" ] && [ "${published##*:}" != "$PORT" ]; then
 fi
 if [ -z "$(docker ps -aq --filter "name=^${NAME}$")" ]; then
   echo "==> Starting the demo box ($NAME) on 127.0.0.1:$PORT"
-  # RTMIN+3 is how systemd as PID 1 is asked to shut down (docker stop)
-  docker run -d --name "$NAME" --hostname box --stop-signal RTMIN+3 \
-    --cap-add SYS_ADMIN --cap-add NET_ADMIN \
-    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-    "${DOCKER_ARGS[@]}" \
+  # the same container as the tests' (.config/molecule/config.yml)
+  mapfile -t PLATFORM_OPTIONS < <(.venv/bin/python -m classbox.container options)
+  mapfile -t PLATFORM_COMMAND < <(.venv/bin/python -m classbox.container command)
+  docker run -d --name "$NAME" "${PLATFORM_OPTIONS[@]}" "${DOCKER_ARGS[@]}" \
     $([ "${BOX_NETWORK:-}" = none ] && echo --network none || echo -p "127.0.0.1:$PORT:80") \
-    "$IMAGE" /lib/systemd/systemd >/dev/null
+    "${PLATFORM_COMMAND[@]}" >/dev/null
 else
   docker start "$NAME" >/dev/null
 fi

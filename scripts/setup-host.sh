@@ -75,7 +75,10 @@ if ! as_root docker info >/dev/null 2>&1; then
   if [ -d /run/systemd/system ]; then
     as_root systemctl start docker
   else
-    as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+    # Only stdin/out/err go with it: a file the caller holds open (a flock
+    # around `make test`) would otherwise stay held as long as dockerd runs.
+    as_root bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+                     nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &'
   fi
   for _ in $(seq 60); do as_root docker info >/dev/null 2>&1 && break; sleep 1; done
   as_root docker info >/dev/null 2>&1 || { echo "The Docker engine did not start; see /var/log/dockerd.log" >&2; exit 1; }

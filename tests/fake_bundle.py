@@ -21,8 +21,11 @@ DEBS = [("nginx", "1.22.1-9", b"nginx package"), ("dnsmasq", "2.89-1", b"dnsmasq
 def hashed_lock(path: Path, extra_hashes: tuple[str, ...] = ()) -> Path:
     """A lock that pins jupyterhub to the fake bundle's wheel, as `make pins` writes one."""
     hashes = [hashlib.sha256(HUB_WHEEL[1]).hexdigest(), *extra_hashes]
-    path.write_text("jupyterhub==5.5.4 \\\n" + " \\\n".join(f"    --hash=sha256:{h}" for h in hashes)
-                    + "\n    # via -r requirements.in\n")
+    path.write_text(
+        "jupyterhub==5.5.4 \\\n"
+        + " \\\n".join(f"    --hash=sha256:{h}" for h in hashes)
+        + "\n    # via -r requirements.in\n"
+    )
     return path
 
 
@@ -31,8 +34,10 @@ def make_signer(folder: Path) -> tuple[Path, Path]:
     home = folder / "gnupg"
     home.mkdir(mode=0o700, parents=True)
     gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet"]
-    subprocess.run(gpg + ["--passphrase", "", "--quick-gen-key", "Not Debian <test@classbox.invalid>",
-                          "ed25519", "sign", "never"], check=True)
+    subprocess.run(
+        gpg + ["--passphrase", "", "--quick-gen-key", "Not Debian <test@classbox.invalid>", "ed25519", "sign", "never"],
+        check=True,
+    )
     keyring = folder / "keyring.gpg"
     keyring.write_bytes(subprocess.run(gpg + ["--export"], check=True, stdout=subprocess.PIPE).stdout)
     return home, keyring
@@ -46,14 +51,20 @@ def sign(text: str, home: Path | None) -> bytes:
     """An InRelease file: clear-signed by the key in `home`, or not signed at all."""
     if home is None:
         return text.encode()
-    return subprocess.run(["gpg", "--homedir", str(home), "--batch", "--quiet", "--clearsign"],
-                          input=text.encode(), check=True, stdout=subprocess.PIPE).stdout
+    return subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--quiet", "--clearsign"],
+        input=text.encode(),
+        check=True,
+        stdout=subprocess.PIPE,
+    ).stdout
 
 
 def debian_entry(package: str, version: str, arch: str, data: bytes) -> str:
-    return (f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: Debian\n"
-            f"Filename: pool/main/{package[0]}/{package}/{package}_{version}_{arch}.deb\n"
-            f"Size: {len(data)}\nSHA256: {hashlib.sha256(data).hexdigest()}\nDescription: {package}")
+    return (
+        f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: Debian\n"
+        f"Filename: pool/main/{package[0]}/{package}/{package}_{version}_{arch}.deb\n"
+        f"Size: {len(data)}\nSHA256: {hashlib.sha256(data).hexdigest()}\nDescription: {package}"
+    )
 
 
 def write_debian_index(index: Path, suite: str, arch: str, stanzas: list[str], signer: Path | None):
@@ -62,13 +73,22 @@ def write_debian_index(index: Path, suite: str, arch: str, stanzas: list[str], s
     data = ("\n\n".join(stanzas) + "\n").encode()
     (index / suite / path).parent.mkdir(parents=True, exist_ok=True)
     (index / suite / f"{path}.xz").write_bytes(lzma.compress(data))
-    release = (f"Origin: Debian\nCodename: {suite}\nArchitectures: {arch}\nComponents: main\n"
-               f"SHA256:\n {hashlib.sha256(data).hexdigest()} {len(data)} {path}\n")
+    release = (
+        f"Origin: Debian\nCodename: {suite}\nArchitectures: {arch}\nComponents: main\n"
+        f"SHA256:\n {hashlib.sha256(data).hexdigest()} {len(data)} {path}\n"
+    )
     (index / suite / "InRelease").write_bytes(sign(release, signer))
 
 
-def make_bundle(out: Path, requirements: Path, packages: list[str], arch="amd64", local_wheels=None,
-                tweak=None, signer: Path | None = None) -> Path:
+def make_bundle(
+    out: Path,
+    requirements: Path,
+    packages: list[str],
+    arch="amd64",
+    local_wheels=None,
+    tweak=None,
+    signer: Path | None = None,
+) -> Path:
     """A bundle with a few small files; tweak(folder) may change it after its checksums are written.
 
     signer: the GnuPG home whose key signs the Debian indexes (make_signer); without one they are unsigned.
@@ -80,7 +100,8 @@ def make_bundle(out: Path, requirements: Path, packages: list[str], arch="amd64"
     for package, version, data in DEBS:
         (folder / "debs" / f"{package}_{version}_{arch}.deb").write_bytes(data)
     (folder / "debs" / "Packages").write_text(
-        "\n\n".join(classbox_bundle.local_entry(entries[p]) for p in sorted(entries)) + "\n")
+        "\n\n".join(classbox_bundle.local_entry(entries[p]) for p in sorted(entries)) + "\n"
+    )
     other = debian_entry("vim", "2:9.0.1378-2", arch, b"vim package")
     release, updates, security = classbox_bundle.suites_of("bookworm")
     write_debian_index(folder / "index", release, arch, [entries["dnsmasq"], other], signer)

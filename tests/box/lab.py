@@ -2,8 +2,9 @@
 
 import re
 
-from conftest import HUB_URL, patient
 from playwright.sync_api import expect
+
+from tests.box.box import HUB_URL, patient
 
 PASSWORD = "blue-koala-42"
 
@@ -77,8 +78,9 @@ def new_notebook(page):
     expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(timeout=patient(60_000))
 
 
-def run_cell(page, code, timeout=patient(60_000)):
+def run_cell(page, code, timeout=None):
     """Type code into the last cell, run it, and return the text of its output."""
+    timeout = patient(60_000) if timeout is None else timeout
     if "\n" in code:  # the editor indents typed lines itself; one line keeps code intact
         code = f"exec({code!r})"
     cells = page.locator(".jp-Notebook .jp-Cell")

@@ -43,9 +43,20 @@ class Relay:
 
     def _carry(self, client: socket.socket):
         inside = subprocess.Popen(
-            [shutil.which("docker") or "docker", "exec", "-i", self.container,
-             "python3", "-c", INSIDE, str(self.box_port)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+            [
+                shutil.which("docker") or "docker",
+                "exec",
+                "-i",
+                self.container,
+                "python3",
+                "-c",
+                INSIDE,
+                str(self.box_port),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
         )
 
         def downstream():

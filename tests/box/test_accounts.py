@@ -8,10 +8,11 @@ import re
 import time
 
 import pytest
-from conftest import HUB_URL, new_student_name, only_in_the_first_pass
-from lab import PASSWORD, log_in, login_error, new_notebook, new_student, open_lab, run_cell, sign_up
-from playbook import run_site
 from playwright.sync_api import expect
+
+from tests.box.box import HUB_URL, new_student_name, only_in_the_first_pass
+from tests.box.lab import PASSWORD, log_in, login_error, new_notebook, new_student, open_lab, run_cell, sign_up
+from tests.box.playbook import run_site
 
 BAD_USERNAMES = [
     ("../etc", "characters the box cannot use"),

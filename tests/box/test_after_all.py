@@ -1,10 +1,12 @@
 """What the other tests leave behind on the box: run last (marker after_all)."""
 
+import re
 import subprocess
 
 import pytest
-from conftest import BOX_CONTAINER, HUB_URL, hub_answers, new_student_name, wait_until
-from lab import new_notebook, new_student, open_lab, run_cell
+
+from tests.box.box import BOX_CONTAINER, HUB_URL, hub_answers, new_student_name, wait_until
+from tests.box.lab import new_notebook, new_student, open_lab, run_cell
 
 pytestmark = pytest.mark.after_all
 
@@ -30,9 +32,7 @@ def test_every_students_server_has_the_memory_limit(host):
     units = student_units(host)
     assert units, "the browser tests should have left at least one student's server running"
     for unit in units:
-        props = host.check_output(
-            f"systemctl show {unit} -p MemoryMax -p MemorySwapMax -p DynamicUser -p PrivateTmp"
-        )
+        props = host.check_output(f"systemctl show {unit} -p MemoryMax -p MemorySwapMax -p DynamicUser -p PrivateTmp")
         assert f"MemoryMax={limit}\n" in props + "\n", unit
         assert f"MemorySwapMax={limit // 2}\n" in props + "\n", unit
         assert "DynamicUser=yes" in props, unit
@@ -44,19 +44,36 @@ def test_students_folders_are_hidden_from_each_other(host):
     assert (private.user, private.mode) == ("root", 0o700)
 
 
-def test_idle_culler_runs_as_its_own_unprivileged_service(host):
-    culler = host.service("jupyterhub-idle-culler.service")
-    assert culler.is_running and culler.is_enabled
-    pid = host.check_output("systemctl show -p MainPID --value jupyterhub-idle-culler.service")
-    uid = host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status")
-    assert int(pid) > 0 and int(uid) != 0
-    assert "jupyterhub_idle_culler" in host.file(f"/proc/{pid}/cmdline").content_string
+CULLER = "jupyterhub-idle-culler.service"
+
+
+def culler_asked_the_hub_since_it_started(host):
+    """The hub logged a request the culler made with its own token (the
+    service idle-culler), since the culler's service last started."""
+    started = host.check_output(f"systemctl show -p ActiveEnterTimestamp --value {CULLER}")
+    log = host.check_output(f"journalctl -u jupyterhub.service --since '{started}' --no-pager -o cat")
+    # [I 2026-11-23 12:21:11.728 JupyterHub log:192] 200 GET /jupyterhub/hub/api/users?state=[secret] (idle-culler@...
+    return re.search(r"\] 200 GET \S*/hub/api/users\S* \(idle-culler@", log) is not None
+
+
+def test_the_idle_culler_runs_as_its_own_unprivileged_service_and_asks_the_hub(host):
+    culler = host.service(CULLER)
+    assert culler.is_enabled
+    assert culler.is_running, f"{CULLER} is not running"
+    pid = int(host.check_output(f"systemctl show -p MainPID --value {CULLER}"))
+    command = host.file(f"/proc/{pid}/cmdline").content_string
+    assert "\0-m\0jupyterhub_idle_culler\0" in command, command.split("\0")
+    uid = int(host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status"))
+    assert uid != 0
+    # It asks once when it starts, then every --cull-every seconds (at most 300).
+    wait_until(lambda: culler_asked_the_hub_since_it_started(host), 330, "the culler did not ask the hub", every=5)
 
 
 def systemd_is_up():
     state = subprocess.run(
         ["docker", "exec", BOX_CONTAINER, "systemctl", "is-system-running"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return state in ("running", "degraded")
 
@@ -101,8 +118,9 @@ def test_a_power_cut_loses_no_account_and_no_file(host, page):
     subprocess.run(["docker", "start", BOX_CONTAINER], check=True, capture_output=True)
     every_service_comes_back(host)
     integrity = host.check_output(
-        "python3 -c \"import sqlite3; "
-        "print(sqlite3.connect('/var/lib/jupyterhub/jupyterhub.sqlite').execute('PRAGMA integrity_check').fetchone()[0])\""
+        'python3 -c "import sqlite3; '
+        "print(sqlite3.connect('/var/lib/jupyterhub/jupyterhub.sqlite')"
+        ".execute('PRAGMA integrity_check').fetchone()[0])\""
     )
     assert integrity == "ok"
     open_lab(page, name)

@@ -4,11 +4,11 @@ discards students from the Control Panel, and the playbook switches it off."""
 import re
 
 import pytest
-from conftest import HUB_URL, new_student_name, only_in_the_first_pass
-from lab import log_in, login_error, sign_up
-from playbook import run_site
 from playwright.sync_api import expect
 
+from tests.box.box import HUB_URL, new_student_name, only_in_the_first_pass
+from tests.box.lab import log_in, login_error, sign_up
+from tests.box.playbook import run_site
 
 
 @pytest.fixture

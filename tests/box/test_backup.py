@@ -9,9 +9,10 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import hub_answers, new_student_name, only_in_the_first_pass, wait_until
-from lab import new_notebook, new_student, open_lab, run_cell
-from playbook import PROJECT, run_playbook
+
+from tests.box.box import hub_answers, new_student_name, only_in_the_first_pass, wait_until
+from tests.box.lab import new_notebook, new_student, open_lab, run_cell
+from tests.box.playbook import PROJECT, run_playbook
 
 NEW_BOX = "classbox-restore-test"
 NEW_BOX_PORT = os.environ.get("BOX_RESTORE_TEST_PORT", "18081")
@@ -21,7 +22,7 @@ COUNT_ACCOUNTS = (
 )
 
 LIST_ACCOUNTS = (
-    "python3 -c \"import sqlite3; print(sorted(row[0] for row in sqlite3.connect("
+    'python3 -c "import sqlite3; print(sorted(row[0] for row in sqlite3.connect('
     "'/var/lib/jupyterhub/jupyterhub.sqlite').execute('SELECT username FROM users_info')))\""
 )
 # What a failed restore must leave as it was (the database's journal comes and goes with the hub).
@@ -44,21 +45,26 @@ def fresh_box(host, tmp_path, admin_credentials):
     }
     subprocess.run(["docker", "rm", "-f", NEW_BOX], capture_output=True)
     try:
-        subprocess.run(["scripts/demo.sh", "up"], cwd=PROJECT, env={**os.environ, **env},
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            ["scripts/demo.sh", "up"],
+            cwd=PROJECT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         yield env
     finally:
         subprocess.run(["docker", "rm", "-f", NEW_BOX], capture_output=True)
 
 
 def on_new_box(command):
-    return subprocess.run(["docker", "exec", NEW_BOX, "sh", "-c", command],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["docker", "exec", NEW_BOX, "sh", "-c", command], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
-def test_a_backup_restored_onto_a_fresh_box_brings_back_accounts_passwords_and_files(
-    host, page, tmp_path, fresh_box
-):
+def test_a_backup_restored_onto_a_fresh_box_brings_back_accounts_passwords_and_files(host, page, tmp_path, fresh_box):
     name = new_student_name("bak")
     new_student(page, name)
     open_lab(page, name)
@@ -71,8 +77,13 @@ def test_a_backup_restored_onto_a_fresh_box_brings_back_accounts_passwords_and_f
     assert (backups / f"{archive.name}.sha256").is_file()
 
     assert on_new_box(COUNT_ACCOUNTS) == "1"  # only the admin, before the restore
-    run_playbook("restore.yml", inventory=PROJECT / "inventory" / "demo" / "hosts.yml",
-                 env=fresh_box, backup_archive=str(archive), backup_archive_on_controller=True)
+    run_playbook(
+        "restore.yml",
+        inventory=PROJECT / "inventory" / "demo" / "hosts.yml",
+        env=fresh_box,
+        backup_archive=str(archive),
+        backup_archive_on_controller=True,
+    )
 
     assert on_new_box(COUNT_ACCOUNTS) == host.check_output(COUNT_ACCOUNTS)
     # the student logs in to the new box with the same password, and their
@@ -88,8 +99,18 @@ def crafted_backup(folder, name):
     """A backup that passes the check, then fails with the hub stopped: its database is not
     one. Its folder holds a link to /etc/cron.d, which a restore never writes through."""
     members = [
-        ("manifest.json", json.dumps({"format": "classbox-backup 1", "box": "crafted", "created": "now",
-                                      "accounts": [name], "folders": [name]}).encode()),
+        (
+            "manifest.json",
+            json.dumps(
+                {
+                    "format": "classbox-backup 1",
+                    "box": "crafted",
+                    "created": "now",
+                    "accounts": [name],
+                    "folders": [name],
+                }
+            ).encode(),
+        ),
         ("hub/jupyterhub.sqlite", b"not a database " * 100),
         (f"students/{name}", None),
         (f"students/{name}/cron", "/etc/cron.d"),

@@ -10,10 +10,11 @@ import re
 import subprocess
 
 import pytest
-from conftest import new_student_name, only_in_the_first_pass
-from lab import log_in, new_notebook, new_student, open_lab, run_cell
-from playbook import PROJECT
 from playwright.sync_api import expect
+
+from tests.box.box import new_student_name, only_in_the_first_pass
+from tests.box.lab import log_in, new_notebook, new_student, open_lab, run_cell
+from tests.box.playbook import PROJECT
 
 DISK_BOX = "classbox-diskfull"
 DISK_BOX_PORT = os.environ.get("BOX_DISKFULL_TEST_PORT", "18082")
@@ -153,9 +154,7 @@ def test_a_student_fills_the_disk_and_the_hub_still_logs_in_others_and_shows_who
     latecomer = new_student_name("late")
     new_student(other_page, latecomer, hub=DISK_HUB)
     assert log_in(other_page, latecomer, hub=DISK_HUB) == 302
-    expect(other_page).to_have_url(
-        re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{latecomer}"), timeout=60_000
-    )
+    expect(other_page).to_have_url(re.compile(rf"/jupyterhub/(hub/spawn-pending|user)/{latecomer}"), timeout=60_000)
 
     # The teacher sees who takes the space.
     admin = other_page

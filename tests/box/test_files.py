@@ -2,15 +2,14 @@
 
 import json
 
-from conftest import new_student_name
-from lab import new_student, open_lab
 from playwright.sync_api import expect
+
+from tests.box.box import new_student_name
+from tests.box.lab import new_student, open_lab
 
 NOTEBOOK = {
     "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# Homework 1"]}],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    },
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
 }

@@ -2,39 +2,89 @@
 
 A virtual cable (veth) stands in for the Wi-Fi: the box's end is the hotspot's
 interface, the other end sits in a network namespace, the student's device.
+Switching the hotspot off again must leave the box's settings as they were
+before it was switched on (only the packages it needed stay installed).
 """
 
 import json
 
 import pytest
-from conftest import only_in_the_first_pass
-from playbook import run_site
-from probes import DHCP_DISCOVER, DNS_QUERY
+
+from tests.box.box import only_in_the_first_pass
+from tests.box.playbook import run_site
+from tests.box.probes import DHCP_DISCOVER, DNS_QUERY
 
 PASSPHRASE = "secret-koala-99"
 HOTSPOT = {
-    "hotspot_enabled": True,
-    "hotspot_interface": "cbap0",
-    "hotspot_ssid": "Class 4B",
-    "hotspot_passphrase": PASSPHRASE,
-    "hotspot_country": "GB",
+    "network_hotspot_enabled": True,
+    "network_hotspot_interface": "cbap0",
+    "network_hotspot_ssid": "Class 4B",
+    "network_hotspot_passphrase": PASSPHRASE,
+    "network_hotspot_country": "GB",
 }
+# Where the network role writes, and where services are enabled or masked.
+WATCHED = "/etc/hostapd /etc/systemd/system /etc/NetworkManager /etc/dnsmasq.d"
+# What the role writes on a box with NetworkManager (Raspberry Pi OS); a test
+# box has none, so the test puts it there as such a box's hotspot run would.
+NM_DROPIN = "/etc/NetworkManager/conf.d/classbox.conf"
+
+
+def settings_on_the_box(host):
+    """Every file, link and folder where the role writes, with contents and link targets."""
+    found = host.check_output(
+        f"find {WATCHED} -printf '%y %m %p -> %l\\n' 2>/dev/null | sort;"
+        f" find {WATCHED} -type f -exec md5sum {{}} + 2>/dev/null | sort; true"
+    )
+    return set(found.splitlines())
+
+
+def path_of(line):
+    """The path in a line of settings_on_the_box: find's '%y %m %p -> %l', or md5sum's."""
+    return line.split(" ")[2] if " -> " in line else line.split()[-1]
+
+
+def installed_packages(host):
+    return set(host.check_output("dpkg-query -W -f '${Package}\\n'").split())
+
+
+def from_packages(host, packages):
+    """The paths that installing these packages left (and the mask Debian puts on hostapd)."""
+    if not packages:
+        return set()
+    paths = set(host.check_output(f"dpkg -L {' '.join(sorted(packages))}").splitlines())
+    if "hostapd" in packages:
+        paths.add("/etc/systemd/system/hostapd.service")
+    return paths
 
 
 @pytest.fixture
 def virtual_wifi(host):
     only_in_the_first_pass(host, "the hotspot")
+    before, packages_before = settings_on_the_box(host), installed_packages(host)
+    made_dirs = [d for d in ("/etc/NetworkManager", "/etc/NetworkManager/conf.d") if not host.file(d).exists]
     host.check_output(
         "ip link add cbap0 type veth peer name cbcl0 && ip netns add cbdevice"
         " && ip link set cbcl0 netns cbdevice && ip link set cbap0 up"
         " && ip netns exec cbdevice ip link set cbcl0 up"
         " && ip netns exec cbdevice ip route add default dev cbcl0"
     )
-    yield
     try:
+        yield
+        if not host.exists("NetworkManager"):
+            host.check_output(
+                f"mkdir -p /etc/NetworkManager/conf.d && printf '%s\\n' '[keyfile]'"
+                f" 'unmanaged-devices=interface-name:cbap0' > {NM_DROPIN}"
+            )
         off = run_site(check=False)  # the hotspot off again, as every other test expects
         assert off.returncode == 0, off.stdout[-3000:]
-        assert not host.file("/etc/hostapd/hostapd.conf").exists
+        assert not host.file(NM_DROPIN).exists, "switching the hotspot off left NetworkManager's settings"
+        for made in reversed(made_dirs):  # the test's own, empty unless the role left something
+            host.run(f"rmdir {made}")
+        after = settings_on_the_box(host)
+        from_new_packages = from_packages(host, installed_packages(host) - packages_before)
+        left = sorted(line for line in after - before if path_of(line) not in from_new_packages)
+        assert not left, f"switching the hotspot off left {left}"
+        assert not sorted(before - after), "switching the hotspot off removed or changed what was there before"
         assert not host.service("hostapd").is_enabled
         assert "dhcp-range" not in host.file("/etc/dnsmasq.d/classbox.conf").content_string
     finally:
@@ -54,10 +104,20 @@ def test_a_device_on_the_hotspot_gets_an_address_and_finds_box_lan(host, virtual
 
     settings = host.file("/etc/hostapd/hostapd.conf")
     assert (settings.user, settings.mode) == ("root", 0o600)
-    for line in ("interface=cbap0", "ssid=Class 4B", "country_code=GB", "wpa=2",
-                 f"wpa_passphrase={PASSPHRASE}", "max_num_sta=10", "ap_isolate=1"):
+    for line in (
+        "interface=cbap0",
+        "ssid=Class 4B",
+        "country_code=GB",
+        "wpa=2",
+        f"wpa_passphrase={PASSPHRASE}",
+        "max_num_sta=10",
+        "ap_isolate=1",
+    ):
         assert line in settings.content_string.splitlines()
     assert host.service("hostapd").is_enabled
+    assert host.file("/etc/systemd/system/hostapd.service.d/classbox.conf").exists
+    assert host.service("classbox-network").is_enabled
+    assert host.file(NM_DROPIN).exists == host.exists("NetworkManager")
     assert "10.42.0.1/24" in host.check_output("ip -4 -o address show cbap0")
 
     offer = json.loads(on_the_device(host, DHCP_DISCOVER, "cbcl0"))

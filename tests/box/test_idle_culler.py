@@ -2,10 +2,10 @@
 the playbook for this test), and the student's files stay."""
 
 import pytest
-from conftest import new_student_name, only_in_the_first_pass, wait_until
-from lab import new_notebook, new_student, open_lab, run_cell
-from playbook import run_site
 
+from tests.box.box import new_student_name, only_in_the_first_pass, wait_until
+from tests.box.lab import new_notebook, new_student, open_lab, run_cell
+from tests.box.playbook import run_site
 
 
 @pytest.fixture

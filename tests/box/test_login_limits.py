@@ -16,7 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 
-from conftest import HUB_URL, SLOWNESS, new_student_name, wait_until
+from tests.box.box import HUB_URL, SLOWNESS, new_student_name, wait_until
 
 PASSWORD = "blue-koala-42"
 BUSY = "The box is busy, try again in a few seconds."
@@ -35,9 +35,7 @@ class Browser:
     """One browser's cookies; answers as (status, text), redirects not followed."""
 
     def __init__(self):
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirects()
-        )
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirects())
 
     def open(self, url, form=None, timeout=120):
         data = urllib.parse.urlencode(form).encode() if form is not None else None
@@ -75,9 +73,7 @@ def post_anonymously(path, token, **fields):
 
 
 def sign_up(name, password=PASSWORD):
-    return Browser().post_form(
-        "signup", username=name, signup_password=password, signup_password_confirmation=password
-    )
+    return Browser().post_form("signup", username=name, signup_password=password, signup_password_confirmation=password)
 
 
 def log_in(name, password=PASSWORD):
@@ -131,8 +127,11 @@ def test_a_flood_of_logins_and_signups_is_refused_readably_while_a_student_gets_
     def flood(i):
         if i % 2:  # a signup with a taken name: refused at once
             return post_anonymously(
-                "signup", token, username=flooder,
-                signup_password=PASSWORD, signup_password_confirmation=PASSWORD,
+                "signup",
+                token,
+                username=flooder,
+                signup_password=PASSWORD,
+                signup_password_confirmation=PASSWORD,
             )
         return post_anonymously("login", token, username=flooder, password=PASSWORD)  # a bcrypt check
 

@@ -5,9 +5,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import BOX_URL, HUB_URL, new_student_name
-from lab import PASSWORD, new_notebook, new_student, open_lab, run_cell
 from playwright.sync_api import expect
+
+from tests.box.box import BOX_URL, HUB_URL, new_student_name
+from tests.box.lab import PASSWORD, new_notebook, new_student, open_lab, run_cell
 
 pytestmark = pytest.mark.smoke
 

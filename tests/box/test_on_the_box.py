@@ -3,8 +3,8 @@
 import os
 import subprocess
 
-from conftest import BOX_CONTAINER, only_in_the_first_pass
-from playbook import PROJECT
+from tests.box.box import BOX_CONTAINER, only_in_the_first_pass
+from tests.box.playbook import PROJECT
 
 COPY = "/root/classbox"
 
@@ -12,21 +12,30 @@ COPY = "/root/classbox"
 def test_the_box_provisions_itself_from_a_copy_of_the_repository(host, admin_credentials):
     only_in_the_first_pass(host, "provisioning from the box itself")
     # a copy of the repository on the box, as a teacher would carry it
-    files = subprocess.run(["git", "ls-files"], cwd=PROJECT, check=True, capture_output=True,
-                           text=True).stdout.split()
+    files = subprocess.run(["git", "ls-files"], cwd=PROJECT, check=True, capture_output=True, text=True).stdout.split()
     packed = subprocess.run(["tar", "-c", "-C", str(PROJECT), *files], check=True, capture_output=True).stdout
     host.run_expect([0], f"rm -rf {COPY} && mkdir -p {COPY}")
     subprocess.run(["docker", "exec", "-i", BOX_CONTAINER, "tar", "-x", "-C", COPY], input=packed, check=True)
     try:
         run = subprocess.run(
-            ["docker", "exec", "-e", "BOX_ADMIN_PASSWORD", BOX_CONTAINER,
-             f"{COPY}/scripts/on-the-box.sh", "-e", "base_set_hostname=false"],
-            capture_output=True, text=True, timeout=900,
+            [
+                "docker",
+                "exec",
+                "-e",
+                "BOX_ADMIN_PASSWORD",
+                BOX_CONTAINER,
+                f"{COPY}/scripts/on-the-box.sh",
+                "-e",
+                "base_set_hostname=false",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
             env={**os.environ, "BOX_ADMIN_PASSWORD": admin_credentials[1]},
         )
         output = run.stdout + run.stderr
         assert run.returncode == 0, output[-3000:]
-        recap = output[output.rindex("PLAY RECAP"):]
+        recap = output[output.rindex("PLAY RECAP") :]
         # the box was provisioned already (from the laptop): run locally, nothing changes
         assert "localhost" in recap and "changed=0" in recap and "failed=0" in recap, recap
         assert admin_credentials[1] not in output, "the admin's password was printed"

@@ -9,9 +9,10 @@ password.
 import re
 
 import pytest
-from conftest import HUB_URL, venv_was_rebuilt, wait_until
 from playwright.sync_api import expect
-from lab import launcher_notebook, log_in, sign_up
+
+from tests.box.box import HUB_URL, venv_was_rebuilt, wait_until
+from tests.box.lab import launcher_notebook, log_in, sign_up
 
 NAME = "keeper"
 PASSWORD = "keeper-password-7"

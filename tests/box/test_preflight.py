@@ -1,14 +1,10 @@
 """A wrong inventory value stops the playbook before anything on the box
 changes, with a message that names the value and says why."""
 
-import sys
-from pathlib import Path
-
 import pytest
-from playbook import PROJECT, run_site
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_bundle import make_bundle  # noqa: E402
+from tests.box.playbook import PROJECT, run_site
+from tests.fake_bundle import make_bundle
 
 # The first task that may change the box, installing from the internet or from a bundle.
 FIRST_CHANGES = (
@@ -29,7 +25,9 @@ BAD_VALUES = [
     ({"jupyterhub_proxy_port": 8081}, "three different ports"),
     ({"web_max_upload_size": "big"}, "web_max_upload_size"),
     ({"base_hostname": "My Box"}, "base_hostname"),
-    ({"localnet_interface": "wlan9"}, "localnet_interface must be one of this box's interfaces"),
+    ({"network_interface": "wlan9"}, "network_interface must be one of this box's interfaces"),
+    ({"hotspot_ssid": "Class 4B"}, "hotspot_ssid is now network_hotspot_ssid"),  # an old name: says the new one
+    ({"jupyterhub_class_sise": 25}, "jupyterhub_class_sise, which no role reads"),  # a typo
     ({"packages_bundle": "bundles/classbox-bundle-arm64.tar"}, "packages_bundle must be the full path"),
     ({"base_zram_percent": 150}, "base_zram_percent is a percentage"),
 ]
@@ -63,8 +61,11 @@ def damage_a_wheel(folder):
 @pytest.mark.parametrize(
     "which, says",
     [
-        ("other", "The bundle is for {other}, but the box is {box}: build one with playbooks/bundle.yml "
-                  "-e packages_bundle_arch={box}."),
+        (
+            "other",
+            "The bundle is for {other}, but the box is {box}: build one with playbooks/bundle.yml "
+            "-e packages_bundle_arch={box}.",
+        ),
         ("damaged", "The bundle is damaged: 1 file(s) do not match their checksum, first wheels/"),
     ],
 )
@@ -72,8 +73,13 @@ def test_a_bundle_that_cannot_be_used_stops_the_playbook_at_the_start(host, tmp_
     box = host.check_output("dpkg --print-architecture")
     other = {"amd64": "arm64", "arm64": "amd64"}[box]
     requirements = PROJECT / "roles" / "jupyterhub" / "files" / "requirements.txt"
-    archive = make_bundle(tmp_path, requirements, [], arch=other if which == "other" else box,
-                          tweak=damage_a_wheel if which == "damaged" else None)
+    archive = make_bundle(
+        tmp_path,
+        requirements,
+        [],
+        arch=other if which == "other" else box,
+        tweak=damage_a_wheel if which == "damaged" else None,
+    )
     run = run_site(check=False, packages_bundle=str(archive))
     output = run.stdout + run.stderr
     assert run.returncode != 0

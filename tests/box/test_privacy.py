@@ -2,9 +2,10 @@
 
 import ast
 
-from conftest import HUB_URL, new_student_name
-from lab import new_notebook, new_student, open_lab, restart_server, run_cell
 from playwright.sync_api import expect
+
+from tests.box.box import HUB_URL, new_student_name
+from tests.box.lab import new_notebook, new_student, open_lab, restart_server, run_cell
 
 PROBE = """
 import os, subprocess
@@ -111,7 +112,9 @@ def test_a_runaway_notebook_loses_its_kernel_and_nobody_else_notices(page, other
 def test_a_student_cannot_overhear_another_students_kernel_or_see_their_processes(page, other_page):
     talker, listener = two_students_with_a_notebook_each(page, other_page)
     # The talker's kernel prints for half a minute while the listener listens.
-    printing = run_cell(page, "import time\nfor _ in range(120):\n    print(104729 * 1299709, flush=True)\n    time.sleep(0.25)")
+    printing = run_cell(
+        page, "import time\nfor _ in range(120):\n    print(104729 * 1299709, flush=True)\n    time.sleep(0.25)"
+    )
     assert "136117223861" in printing
 
     seen = dict(ast.literal_eval(run_cell(other_page, EAVESDROP)))

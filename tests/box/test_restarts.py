@@ -1,7 +1,7 @@
 """Restarting the hub never costs a student their session, nor a 500 page."""
 
-from conftest import hub_answers, new_student_name, wait_until
-from lab import new_notebook, new_student, open_lab, run_cell
+from tests.box.box import hub_answers, new_student_name, wait_until
+from tests.box.lab import new_notebook, new_student, open_lab, run_cell
 
 
 def restart_hub(host):

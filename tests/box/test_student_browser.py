@@ -3,9 +3,10 @@
 import re
 
 import pytest
-from conftest import HUB_URL, new_student_name
-from lab import log_in, new_notebook, new_student, open_lab, run_cell, sign_up
 from playwright.sync_api import expect
+
+from tests.box.box import HUB_URL, new_student_name
+from tests.box.lab import log_in, new_notebook, new_student, open_lab, run_cell, sign_up
 
 
 @pytest.mark.smoke

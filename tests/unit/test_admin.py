@@ -6,17 +6,17 @@ from nativeauthenticator.orm import UserInfo
 from classbox import admin, passwords
 
 
-def test_set_password_is_idempotent(db_url):
-    assert admin.set_password(db_url, "admin", "teacher-secret") is True
-    assert admin.set_password(db_url, "admin", "teacher-secret") is False
-    assert admin.set_password(db_url, "admin", "new-secret") is True
+def test_change_password_is_idempotent(db_url):
+    assert admin.change_password(db_url, "admin", "teacher-secret") is True
+    assert admin.change_password(db_url, "admin", "teacher-secret") is False
+    assert admin.change_password(db_url, "admin", "new-secret") is True
 
 
-def test_set_password_approves_an_unapproved_account(db_url, fresh_session):
-    admin.set_password(db_url, "admin", "teacher-secret")
+def test_change_password_approves_an_unapproved_account(db_url, fresh_session):
+    admin.change_password(db_url, "admin", "teacher-secret")
     fresh_session.query(UserInfo).filter_by(username="admin").update({"is_authorized": False})
     fresh_session.commit()
-    assert admin.set_password(db_url, "admin", "teacher-secret") is True
+    assert admin.change_password(db_url, "admin", "teacher-secret") is True
     fresh_session.expire_all()
     info = fresh_session.query(UserInfo).filter_by(username="admin").one()
     assert info.is_authorized

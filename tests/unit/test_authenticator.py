@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import os
 from datetime import timedelta
 
@@ -9,30 +10,30 @@ from nativeauthenticator.orm import UserInfo
 from classbox import admin, passwords, rules
 
 
-def login(auth, username, password):
+def log_in(auth, username, password):
     return asyncio.run(auth.authenticate(None, {"username": username, "password": password}))
 
 
 def sign_up(auth, username, password):
-    return asyncio.run(auth.sign_up(username, password))
+    return asyncio.run(auth.create_user(username, password))
 
 
 def test_signup_normalizes_the_name_and_login_accepts_any_case(authenticator):
     assert sign_up(authenticator, "  Anna ", "classroom-42") is not None
     assert authenticator.get_user("anna") is not None
-    assert login(authenticator, "ANNA", "classroom-42") == "anna"
+    assert log_in(authenticator, "ANNA", "classroom-42") == "anna"
 
 
 def test_wrong_password_is_refused(authenticator):
     sign_up(authenticator, "bob", "classroom-42")
-    assert login(authenticator, "bob", "classroom-43") is None
-    assert login(authenticator, "nobody-here", "classroom-42") is None
+    assert log_in(authenticator, "bob", "classroom-43") is None
+    assert log_in(authenticator, "nobody-here", "classroom-42") is None
 
 
 def test_over_long_password_refused_at_signup_and_fails_login_quietly(authenticator):
     assert sign_up(authenticator, "carla", "p" * 73) is None
     sign_up(authenticator, "dan", "classroom-42")
-    assert login(authenticator, "dan", "q" * 200) is None
+    assert log_in(authenticator, "dan", "q" * 200) is None
 
 
 def test_bad_and_reserved_names_cannot_sign_up(authenticator):
@@ -47,25 +48,25 @@ def test_admin_name_is_never_open_to_signup(authenticator):
 
 
 def test_admin_seeded_by_the_playbook_can_log_in(authenticator, db_url):
-    assert admin.set_password(db_url, "admin", "teacher-secret") is True
+    assert admin.change_password(db_url, "admin", "teacher-secret") is True
     assert authenticator.validate_username("admin")
-    assert login(authenticator, "admin", "teacher-secret") == "admin"
+    assert log_in(authenticator, "admin", "teacher-secret") == "admin"
 
 
 def test_password_changed_by_the_playbook_works_without_a_hub_restart(authenticator, db_url):
-    admin.set_password(db_url, "admin", "first-secret")
-    assert login(authenticator, "admin", "first-secret") == "admin"
-    admin.set_password(db_url, "admin", "second-secret")
-    assert login(authenticator, "admin", "first-secret") is None
-    assert login(authenticator, "admin", "second-secret") == "admin"
+    admin.change_password(db_url, "admin", "first-secret")
+    assert log_in(authenticator, "admin", "first-secret") == "admin"
+    admin.change_password(db_url, "admin", "second-secret")
+    assert log_in(authenticator, "admin", "first-secret") is None
+    assert log_in(authenticator, "admin", "second-secret") == "admin"
 
 
 def test_approval_mode_keeps_unapproved_students_out(authenticator):
     authenticator.open_signup = False
     sign_up(authenticator, "erin", "classroom-42")
-    assert login(authenticator, "erin", "classroom-42") is None
+    assert log_in(authenticator, "erin", "classroom-42") is None
     UserInfo.change_authorization(authenticator.db, "erin")
-    assert login(authenticator, "erin", "classroom-42") == "erin"
+    assert log_in(authenticator, "erin", "classroom-42") == "erin"
 
 
 def test_signup_problem_normalized_taken_and_admin(authenticator):
@@ -88,14 +89,14 @@ def test_lockout_after_repeated_failures_ends_after_its_time(authenticator):
     authenticator.seconds_before_next_try = 600
     sign_up(authenticator, "hana", "classroom-42")
     for _ in range(3):
-        assert login(authenticator, "hana", "wrong-password") is None
+        assert log_in(authenticator, "hana", "wrong-password") is None
     left = authenticator.lockout_seconds_left("hana")
     assert 590 < left <= 600
     # locked out: even the right password is refused until the time has passed
-    assert login(authenticator, "hana", "classroom-42") is None
+    assert log_in(authenticator, "hana", "classroom-42") is None
     authenticator.login_attempts["hana"]["time"] -= timedelta(seconds=601)
     assert authenticator.lockout_seconds_left("hana") == 0
-    assert login(authenticator, "hana", "classroom-42") == "hana"
+    assert log_in(authenticator, "hana", "classroom-42") == "hana"
 
 
 def test_our_pages_replace_the_stock_ones(authenticator):
@@ -107,6 +108,13 @@ def test_our_pages_replace_the_stock_ones(authenticator):
     assert routes["/change-password"] is handlers.ChangePasswordHandler
     assert routes["/change-password/([^/]+)"] is handlers.ChangePasswordAdminHandler
     assert routes["/students"] is handlers.StudentsHandler
+
+
+def test_each_replaced_page_keeps_the_name_of_the_one_it_replaces():
+    from classbox.authenticator import REPLACED_HANDLERS
+
+    for stock, ours in REPLACED_HANDLERS.items():
+        assert ours.__name__ == stock.__name__ and ours is not stock
 
 
 def test_approved_signup_and_waiting_signup(authenticator):
@@ -122,11 +130,11 @@ def test_common_or_mismatched_passwords_make_no_account(authenticator):
     assert authenticator.get_user("kim") is None
 
 
-def test_set_password_replaces_the_old_one(authenticator):
+def test_change_password_replaces_the_old_one(authenticator):
     sign_up(authenticator, "lena", "classroom-42")
-    asyncio.run(authenticator.set_password("lena", "new-classroom-43"))
-    assert login(authenticator, "lena", "classroom-42") is None
-    assert login(authenticator, "lena", "new-classroom-43") == "lena"
+    asyncio.run(authenticator.change_password("lena", "new-classroom-43"))
+    assert log_in(authenticator, "lena", "classroom-42") is None
+    assert log_in(authenticator, "lena", "new-classroom-43") == "lena"
 
 
 def test_the_hub_keeps_answering_while_a_signup_hashes(authenticator):
@@ -142,7 +150,7 @@ def test_the_hub_keeps_answering_while_a_signup_hashes(authenticator):
                 ticks += 1
 
         ticker = asyncio.create_task(tick())
-        info = await authenticator.sign_up("mona", "classroom-42")
+        info = await authenticator.create_user("mona", "classroom-42")
         ticker.cancel()
         return info, ticks
 
@@ -161,7 +169,7 @@ class Address:
         self.request = type("Request", (), {"remote_ip": ip})()
 
 
-def login_from(auth, ip, username, password):
+def log_in_from(auth, ip, username, password):
     handler = Address(ip)
     name = asyncio.run(auth.authenticate(handler, {"username": username, "password": password}))
     return name, getattr(handler, "login_refusal", None)
@@ -194,7 +202,7 @@ def all_at_once(auth, tries):
         await asyncio.gather(
             *(
                 auth.authenticate(handler, {"username": name, "password": password})
-                for handler, (name, password) in zip(handlers, tries)
+                for handler, (name, password) in zip(handlers, tries, strict=True)
             )
         )
         return [getattr(handler, "login_refusal", None) for handler in handlers]
@@ -213,7 +221,7 @@ def test_a_burst_of_wrong_passwords_meets_the_lockout_before_the_right_one(authe
     assert len(counted_checks) <= 5, f"{len(counted_checks)} bcrypt checks ran"
     assert "Too many wrong passwords" in refusals[-1]
     assert authenticator.lockout_seconds_left("nora") > 290
-    assert login(authenticator, "nora", "classroom-42") is None
+    assert log_in(authenticator, "nora", "classroom-42") is None
 
 
 def test_one_check_at_a_time_per_name(authenticator, counted_checks):
@@ -225,7 +233,7 @@ def test_one_check_at_a_time_per_name(authenticator, counted_checks):
     assert refusals == [None] * 4
     omars = sorted((start, end) for hashed, start, end in counted_checks if hashed == omar)
     assert len(omars) == 3
-    for (_, first_end), (second_start, _) in zip(omars, omars[1:]):
+    for (_, first_end), (second_start, _) in itertools.pairwise(omars):
         assert second_start >= first_end, "two checks for one name ran at the same time"
 
 
@@ -258,10 +266,10 @@ def test_tries_during_a_lockout_do_not_prolong_it(authenticator):
     authenticator.seconds_before_next_try = 600
     sign_up(authenticator, "sam", "classroom-42")
     for _ in range(3):
-        login(authenticator, "sam", "wrong-password")
+        log_in(authenticator, "sam", "wrong-password")
     started = authenticator.login_attempts["sam"]["time"]
     for _ in range(5):
-        assert login(authenticator, "sam", "wrong-password") is None
+        assert log_in(authenticator, "sam", "wrong-password") is None
     assert authenticator.login_attempts["sam"] == {"count": 3, "time": started}
 
 
@@ -270,12 +278,12 @@ def test_after_a_lockout_the_count_starts_afresh(authenticator):
     authenticator.seconds_before_next_try = 600
     sign_up(authenticator, "tom", "classroom-42")
     for _ in range(3):
-        login(authenticator, "tom", "wrong-password")
+        log_in(authenticator, "tom", "wrong-password")
     authenticator.login_attempts["tom"]["time"] -= timedelta(seconds=601)
     # one typo after the lockout is one wrong try, not a new lockout
-    assert login(authenticator, "tom", "wrong-password") is None
+    assert log_in(authenticator, "tom", "wrong-password") is None
     assert authenticator.lockout_seconds_left("tom") == 0
-    assert login(authenticator, "tom", "classroom-42") == "tom"
+    assert log_in(authenticator, "tom", "classroom-42") == "tom"
 
 
 def test_a_lockout_does_not_come_back_a_day_later(authenticator):
@@ -284,28 +292,28 @@ def test_a_lockout_does_not_come_back_a_day_later(authenticator):
     authenticator.seconds_before_next_try = 600
     sign_up(authenticator, "uma", "classroom-42")
     for _ in range(3):
-        login(authenticator, "uma", "wrong-password")
+        log_in(authenticator, "uma", "wrong-password")
     authenticator.login_attempts["uma"]["time"] -= timedelta(days=1, seconds=60)
     assert not authenticator.is_blocked("uma")
-    assert login(authenticator, "uma", "classroom-42") == "uma"
+    assert log_in(authenticator, "uma", "classroom-42") == "uma"
 
 
 def test_nobody_at_another_computer_locks_the_admin_out(authenticator, db_url):
     authenticator.allowed_failed_logins = 3
     authenticator.seconds_before_next_try = 600
-    admin.set_password(db_url, "admin", "teacher-secret")
+    admin.change_password(db_url, "admin", "teacher-secret")
     for _ in range(10):
-        name, refusal = login_from(authenticator, "10.0.0.66", "admin", "guess-1")
+        name, refusal = log_in_from(authenticator, "10.0.0.66", "admin", "guess-1")
     assert "Too many wrong passwords" in refusal
-    assert login_from(authenticator, "10.0.0.66", "admin", "teacher-secret") == (None, refusal)
+    assert log_in_from(authenticator, "10.0.0.66", "admin", "teacher-secret") == (None, refusal)
     # the teacher's own computer is not locked out
-    assert login_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
+    assert log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
     assert authenticator.locked_out_seconds("admin") > 590
     # and the teacher's own lockout lasts the lockout time, no longer
     for _ in range(3):
-        login_from(authenticator, "10.0.0.2", "admin", "typo-1")
+        log_in_from(authenticator, "10.0.0.2", "admin", "typo-1")
     authenticator.login_attempts["admin from 10.0.0.2"]["time"] -= timedelta(seconds=601)
-    assert login_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
+    assert log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
 
 
 def test_students_lock_out_by_name_from_any_computer(authenticator):
@@ -313,31 +321,31 @@ def test_students_lock_out_by_name_from_any_computer(authenticator):
     authenticator.seconds_before_next_try = 600
     sign_up(authenticator, "vera", "classroom-42")
     for ip in ["10.0.0.5", "10.0.0.6", "10.0.0.7"]:
-        login_from(authenticator, ip, "vera", "guess-1")
-    assert "Too many wrong passwords" in login_from(authenticator, "10.0.0.8", "vera", "classroom-42")[1]
+        log_in_from(authenticator, ip, "vera", "guess-1")
+    assert "Too many wrong passwords" in log_in_from(authenticator, "10.0.0.8", "vera", "classroom-42")[1]
 
 
 def test_clear_lockout_lets_the_student_in_at_once(authenticator, db_url):
     authenticator.allowed_failed_logins = 3
     authenticator.seconds_before_next_try = 600
     sign_up(authenticator, "will", "classroom-42")
-    admin.set_password(db_url, "admin", "teacher-secret")
+    admin.change_password(db_url, "admin", "teacher-secret")
     for _ in range(3):
-        login(authenticator, "will", "wrong-password")
-        login_from(authenticator, "10.0.0.66", "admin", "guess-1")
+        log_in(authenticator, "will", "wrong-password")
+        log_in_from(authenticator, "10.0.0.66", "admin", "guess-1")
     assert authenticator.locked_out_seconds("will") and authenticator.locked_out_seconds("admin")
     authenticator.clear_lockout("will")
     authenticator.clear_lockout("admin")
     assert not authenticator.locked_out_seconds("will") and not authenticator.locked_out_seconds("admin")
-    assert login(authenticator, "will", "classroom-42") == "will"
+    assert log_in(authenticator, "will", "classroom-42") == "will"
 
 
 def test_login_refusals_say_why(authenticator):
     authenticator.open_signup = False
     sign_up(authenticator, "xena", "classroom-42")
-    assert login_from(authenticator, "10.0.0.5", "xena", "classroom-42") == (None, rules.NOT_APPROVED)
-    assert login_from(authenticator, "10.0.0.5", "xena", "classroom-43") == (None, rules.WRONG_LOGIN)
-    assert login_from(authenticator, "10.0.0.5", "nobody", "classroom-42") == (None, rules.WRONG_LOGIN)
+    assert log_in_from(authenticator, "10.0.0.5", "xena", "classroom-42") == (None, rules.NOT_APPROVED)
+    assert log_in_from(authenticator, "10.0.0.5", "xena", "classroom-43") == (None, rules.WRONG_LOGIN)
+    assert log_in_from(authenticator, "10.0.0.5", "nobody", "classroom-42") == (None, rules.WRONG_LOGIN)
 
 
 # --- Names the hub knows, and folders left behind -----------------------------
@@ -354,8 +362,8 @@ def test_a_name_created_on_the_admin_page_cannot_be_signed_up(authenticator, db)
 def test_the_teacher_sets_the_first_password_of_an_admin_page_account(authenticator, db):
     db.add(orm.User(name="yann"))
     db.commit()
-    asyncio.run(authenticator.set_password("yann", "classroom-42"))
-    assert login(authenticator, "yann", "classroom-42") == "yann"
+    asyncio.run(authenticator.change_password("yann", "classroom-42"))
+    assert log_in(authenticator, "yann", "classroom-42") == "yann"
 
 
 def test_a_deleted_accounts_folder_blocks_the_name(authenticator, tmp_path):
@@ -375,7 +383,7 @@ def test_an_existing_students_folder_does_not_block_their_login(authenticator, t
     sign_up(authenticator, "anja", "classroom-42")
     (tmp_path / "var-lib" / "private" / "anja").mkdir(parents=True)
     os.symlink("private/anja", tmp_path / "var-lib" / "anja")
-    assert login(authenticator, "anja", "classroom-42") == "anja"
+    assert log_in(authenticator, "anja", "classroom-42") == "anja"
 
 
 def test_every_account_changing_url_is_ours(authenticator):
@@ -383,7 +391,7 @@ def test_every_account_changing_url_is_ours(authenticator):
     from classbox import handlers
 
     routes = dict(authenticator.get_handlers(None))
-    assert routes["/authorize/([^/]*)"] is handlers.ApproveHandler
+    assert routes["/authorize/([^/]*)"] is handlers.ToggleAuthorizationHandler
     assert routes["/discard/([^/]*)"] is handlers.DiscardHandler
     assert routes["/authorize"] is handlers.AuthorizationAreaHandler
     assert routes["/students/([^/]+)/clear-lockout"] is handlers.ClearLockoutHandler
@@ -395,11 +403,11 @@ def test_forged_addresses_get_a_bounded_number_of_guesses_at_the_admin(authentic
     name as a whole locks out after five computers' worth of wrong tries."""
     authenticator.allowed_failed_logins = 3
     authenticator.seconds_before_next_try = 600
-    admin.set_password(db_url, "admin", "teacher-secret")
+    admin.change_password(db_url, "admin", "teacher-secret")
     for i in range(40):
-        login_from(authenticator, f"10.1.0.{i}", "admin", "guess-1")
+        log_in_from(authenticator, f"10.1.0.{i}", "admin", "guess-1")
     assert len(counted_checks) == 15
-    name, refusal = login_from(authenticator, "10.0.0.2", "admin", "teacher-secret")
+    name, refusal = log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret")
     assert name is None and "Too many wrong passwords" in refusal
     authenticator.login_attempts["admin"]["time"] -= timedelta(seconds=601)
-    assert login_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
+    assert log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)

@@ -16,9 +16,9 @@ from classbox import admin, backup
 @pytest.fixture
 def box(tmp_path, db_url, authenticator):
     """A hub database with an admin and two students, and their folders."""
-    admin.set_password(db_url, "admin", "teacher-secret")
+    admin.change_password(db_url, "admin", "teacher-secret")
     for name in ("anna", "bob"):
-        asyncio.run(authenticator.sign_up(name, f"{name}-classroom-42"))
+        asyncio.run(authenticator.create_user(name, f"{name}-classroom-42"))
     students = tmp_path / "private"
     (students / "anna" / "work").mkdir(parents=True)
     (students / "anna" / "work" / "notes.ipynb").write_text('{"cells": []}')
@@ -45,7 +45,7 @@ def test_round_trip_onto_an_empty_box_brings_back_accounts_and_files(box, tmp_pa
     assert oct((new_students / "anna").stat().st_mode & 0o777) == "0o700"
     assert backup.account_names(new_db) == ["admin", "anna", "bob"]
     # the restored hashes still open the accounts
-    assert admin.set_password(f"sqlite:///{new_db}", "admin", "teacher-secret") is False
+    assert admin.change_password(f"sqlite:///{new_db}", "admin", "teacher-secret") is False
 
 
 def test_restore_keeps_what_it_replaces(box, tmp_path):
@@ -79,8 +79,13 @@ def test_a_damaged_or_incomplete_copy_is_refused_before_any_change(box, tmp_path
 def forged_archive(tmp_path, *members, folders=("anna",), database=b""):
     """An archive with a valid checksum, a manifest that lists `folders`, a database, and `members`."""
     archive = tmp_path / "forged.tar.gz"
-    manifest = {"format": backup.FORMAT, "box": "x", "created": "now", "accounts": [],
-                "folders": folders if isinstance(folders, str) else list(folders)}
+    manifest = {
+        "format": backup.FORMAT,
+        "box": "x",
+        "created": "now",
+        "accounts": [],
+        "folders": folders if isinstance(folders, str) else list(folders),
+    }
     with tarfile.open(archive, "w:gz") as tar:
         for name, body in [(backup.MANIFEST, json.dumps(manifest).encode()), (backup.DATABASE, database)]:
             info = tarfile.TarInfo(name)
@@ -116,14 +121,21 @@ ANNA = member("students/anna", tarfile.DIRTYPE)
         ([ANNA, member("students/carl", tarfile.DIRTYPE)], "manifest does not list"),
         ([member("students/anna", tarfile.SYMTYPE, "/etc")], "not a folder"),
         ([member("students/anna/x")], "into no folder"),
-        ([ANNA, member("students/anna/link", tarfile.SYMTYPE, "/etc"), member("students/anna/link/cron")],
-         "through a link"),
-        ([ANNA, member("students/anna/x", tarfile.SYMTYPE, "/etc/passwd"), member("students/anna/x")],
-         "twice"),
+        (
+            [ANNA, member("students/anna/link", tarfile.SYMTYPE, "/etc"), member("students/anna/link/cron")],
+            "through a link",
+        ),
+        ([ANNA, member("students/anna/x", tarfile.SYMTYPE, "/etc/passwd"), member("students/anna/x")], "twice"),
         ([ANNA, member("students/anna/hard", tarfile.LNKTYPE, "etc/shadow")], "links outside"),
         # a hard link whose path passes through a link member: /etc/shadow on the box
-        ([ANNA, member("students/anna/etc", tarfile.SYMTYPE, "/etc"),
-          member("students/anna/shadow", tarfile.LNKTYPE, "students/anna/etc/shadow")], "links outside"),
+        (
+            [
+                ANNA,
+                member("students/anna/etc", tarfile.SYMTYPE, "/etc"),
+                member("students/anna/shadow", tarfile.LNKTYPE, "students/anna/etc/shadow"),
+            ],
+            "links outside",
+        ),
         ([ANNA, member("students/anna/dev", tarfile.CHRTYPE)], "device"),
         ([member(backup.MANIFEST)], "twice"),
     ],
@@ -194,9 +206,7 @@ def test_a_students_folder_that_is_a_link_in_the_archive_is_refused_and_nothing_
     assert unchanged(live_box)
 
 
-def test_a_link_in_a_folder_comes_back_as_the_same_link_and_nothing_is_written_through_it(
-    tmp_path, live_box
-):
+def test_a_link_in_a_folder_comes_back_as_the_same_link_and_nothing_is_written_through_it(tmp_path, live_box):
     """Links are kept: a student could make them anyway, and the restore never writes through one."""
     archive = forged_archive(
         tmp_path,
@@ -224,8 +234,7 @@ def test_a_restore_with_a_folder_missing_from_the_archive_changes_nothing(tmp_pa
 
 
 def test_a_damaged_database_in_an_intact_archive_changes_nothing(tmp_path, live_box):
-    archive = forged_archive(tmp_path, ANNA, member("students/anna/new.txt"),
-                             database=b"not a database, " * 512)
+    archive = forged_archive(tmp_path, ANNA, member("students/anna/new.txt"), database=b"not a database, " * 512)
     with pytest.raises(backup.BackupError, match="changing anything"):
         backup.restore_backup(archive, live_box.db, live_box.students)
     assert unchanged(live_box)

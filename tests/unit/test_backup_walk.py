@@ -72,14 +72,12 @@ def archived(made):
 @pytest.mark.parametrize(
     "entry, owner, link_to",
     [
-        ("work", "anna", "secret"),         # a folder swapped for a link to a root-only file
+        ("work", "anna", "secret"),  # a folder swapped for a link to a root-only file
         ("work", "anna", "secret folder"),  # ... or to a root-only folder
-        ("data.csv", "bob", "secret"),      # a file swapped for a link
+        ("data.csv", "bob", "secret"),  # a file swapped for a link
     ],
 )
-def test_an_entry_swapped_for_a_link_during_the_walk_is_not_followed(
-    box, tmp_path, monkeypatch, entry, owner, link_to
-):
+def test_an_entry_swapped_for_a_link_during_the_walk_is_not_followed(box, tmp_path, monkeypatch, entry, owner, link_to):
     target = box.secret if link_to == "secret" else box.secret.parent
 
     def swap():
@@ -106,9 +104,7 @@ def test_a_students_folder_that_is_a_link_is_left_out(box):
 
 
 @pytest.mark.parametrize("entry, owner", [("data.csv", "bob"), ("work", "anna")])
-def test_what_vanishes_during_the_walk_is_skipped_and_the_backup_completes(
-    box, monkeypatch, entry, owner
-):
+def test_what_vanishes_during_the_walk_is_skipped_and_the_backup_completes(box, monkeypatch, entry, owner):
     vanishing = box.students / owner / entry
     after_listing(monkeypatch, entry, lambda: shutil.move(vanishing, box.usb.parent / "elsewhere"))
     made = backup.make_backup(box.db, box.students, box.usb, "box1")
@@ -122,9 +118,9 @@ def test_what_vanishes_during_the_walk_is_skipped_and_the_backup_completes(
 @pytest.mark.parametrize(
     "new_content, archived_content",
     [
-        (b"x", b"x" + bytes(7)),                   # shrank: the rest is zeros, the archive stays whole
-        (b"x,y\n1,2\n3,4\n", b"x,y\n1,2\n"),       # grew: what was there when listed
-        (b"a,b\n9,9\n", b"a,b\n9,9\n"),           # same size, rewritten
+        (b"x", b"x" + bytes(7)),  # shrank: the rest is zeros, the archive stays whole
+        (b"x,y\n1,2\n3,4\n", b"x,y\n1,2\n"),  # grew: what was there when listed
+        (b"a,b\n9,9\n", b"a,b\n9,9\n"),  # same size, rewritten
     ],
     ids=["shrank", "grew", "rewritten"],
 )
@@ -134,8 +130,12 @@ def test_a_file_that_changes_while_read_is_listed_as_changed(
     data = box.students / "bob" / "data.csv"
     os.utime(data, ns=(0, 0))  # so that a rewrite within the same clock tick shows too
     after_listing(monkeypatch, "data.csv", lambda: data.write_bytes(new_content))
-    assert backup.main_backup(["--db", str(box.db), "--students-root", str(box.students),
-                               "--output-dir", str(box.usb), "--box", "box1"]) == 0
+    assert (
+        backup.main_backup(
+            ["--db", str(box.db), "--students-root", str(box.students), "--output-dir", str(box.usb), "--box", "box1"]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed["changed"] == ["students/bob/data.csv"]
     manifest, _ = backup.check_backup(Path(printed["archive"]))

@@ -11,7 +11,6 @@ import hashlib
 import io
 import lzma
 import shutil
-import sys
 import tarfile
 from argparse import Namespace
 from pathlib import Path
@@ -58,6 +57,7 @@ def local_wheels(tmp_path):
 def make_bundle(tmp_path, requirements, local_wheels, signer):
     def make(arch="amd64", tweak=None, out=tmp_path):
         return fake_bundle.make_bundle(out, requirements, PACKAGES, arch, local_wheels, tweak, signer=signer[0])
+
     return make
 
 
@@ -118,6 +118,7 @@ def forged(change):
     def tweak(folder):
         change(folder)
         bundle.write_checksums(folder)
+
     return tweak
 
 
@@ -143,23 +144,25 @@ def test_a_swapped_deb_with_regenerated_checksums_is_refused(make_bundle, requir
 
 def test_a_changed_packages_index_is_refused(make_bundle, requirements, keyring):
     message = refusal(make_bundle(tweak=forged(swap_deb_and_its_index_entry)), requirements, keyring)
-    assert message.startswith("The bundle's index debs/Packages lists nginx 1.22.1-9 otherwise than "
-                              "Debian's signed index")
+    assert message.startswith(
+        "The bundle's index debs/Packages lists nginx 1.22.1-9 otherwise than Debian's signed index"
+    )
 
 
 def test_a_debian_index_signed_by_another_key_is_refused(tmp_path, make_bundle, requirements, keyring):
     # The forger rewrites Debian's index too, and signs it with a key of their own.
     forger = fake_bundle.make_signer(tmp_path / "forger")[0]
     try:
+
         def resign(folder):
             swap_deb_and_its_index_entry(folder)
             stanza = (folder / "debs" / "Packages").read_text().split("\n\n")[1].strip()
             fake_bundle.write_debian_index(folder / "index", "bookworm-security", "amd64", [stanza], forger)
+
         message = refusal(make_bundle(tweak=forged(resign)), requirements, keyring)
     finally:
         fake_bundle.forget_signer(forger)
-    assert message.startswith("The bundle's index/bookworm-security/InRelease is not signed with "
-                              "Debian's archive keys")
+    assert message.startswith("The bundle's index/bookworm-security/InRelease is not signed with Debian's archive keys")
 
 
 def test_a_signed_index_edited_after_signing_is_refused(make_bundle, requirements, keyring):
@@ -171,9 +174,11 @@ def test_a_signed_index_edited_after_signing_is_refused(make_bundle, requirement
         fake_bundle.write_debian_index(folder / "index", "bookworm-security", "amd64", [stanza], None)
         # Debian's signed text, with the sha256 of the forged index in it
         (suite / "InRelease").write_bytes(signed.replace(old.encode(), index_sha256(suite).encode()))
+
     message = refusal(make_bundle(tweak=forged(edit)), requirements, keyring)
-    assert message.startswith("The bundle's index/bookworm-security/InRelease is not signed with "
-                              "Debian's archive keys (gpgv: BAD signature")
+    assert message.startswith(
+        "The bundle's index/bookworm-security/InRelease is not signed with Debian's archive keys (gpgv: BAD signature"
+    )
 
 
 def index_sha256(suite: Path) -> str:
@@ -183,15 +188,19 @@ def index_sha256(suite: Path) -> str:
 def test_an_index_other_than_the_signed_one_is_refused(make_bundle, requirements, keyring):
     def replace_index(folder):
         (folder / "index" / "bookworm" / "main" / "binary-amd64" / "Packages.xz").write_bytes(b"\xfd7zXZ forged")
+
     message = refusal(make_bundle(tweak=forged(replace_index)), requirements, keyring)
-    assert message.startswith("The bundle's index/bookworm/main/binary-amd64/Packages.xz "
-                              "is not the index Debian signed")
+    assert message.startswith(
+        "The bundle's index/bookworm/main/binary-amd64/Packages.xz is not the index Debian signed"
+    )
 
 
 def test_a_swapped_wheel_with_regenerated_checksums_is_refused_by_the_lock(make_bundle, requirements, keyring):
     message = refusal(make_bundle(tweak=forged(swap_wheel)), requirements, keyring)
-    assert message.startswith("The bundle's wheels/jupyterhub-5.5.4-py3-none-any.whl is not a file that "
-                              "the hub's lock (requirements.txt) allows")
+    assert message.startswith(
+        "The bundle's wheels/jupyterhub-5.5.4-py3-none-any.whl is not a file that "
+        "the hub's lock (requirements.txt) allows"
+    )
 
 
 def test_a_lock_without_hashes_is_refused(requirements):
@@ -238,8 +247,9 @@ def test_a_copy_that_differs_from_the_checked_archive_is_refused(tmp_path, make_
     dest = tmp_path / "bundle"
     with pytest.raises(bundle.BundleError) as raised:
         bundle.unpack(other, dest, summary["sha256"], summary["packages_sha256"])
-    assert str(raised.value).startswith(f"The bundle copied to the box ({other}) is not the archive checked "
-                                        f"at the start (sha256 {summary['sha256']})")
+    assert str(raised.value).startswith(
+        f"The bundle copied to the box ({other}) is not the archive checked at the start (sha256 {summary['sha256']})"
+    )
     assert not dest.exists()
 
 
@@ -260,8 +270,9 @@ def test_the_box_refuses_a_deb_that_its_index_does_not_list(tmp_path, make_bundl
 
 def test_the_command_line_unpack_prints_one_sentence_and_fails(tmp_path, make_bundle, capsys):
     archive = make_bundle()
-    status = bundle.main(["unpack", "--sha256", "0" * 64, "--packages-sha256", "0" * 64,
-                          str(archive), str(tmp_path / "bundle")])
+    status = bundle.main(
+        ["unpack", "--sha256", "0" * 64, "--packages-sha256", "0" * 64, str(archive), str(tmp_path / "bundle")]
+    )
     captured = capsys.readouterr()
     assert status == 1 and captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("The bundle copied to the box")
@@ -278,8 +289,7 @@ def test_the_repositorys_lock_has_hashes_for_every_pin_and_for_the_local_wheel()
     assert lock["onetimepass"] == ("1.0.1", {bundle.sha256_of(local)})
     # every hand-chosen pin of requirements.in is in the lock, at that version
     chosen = bundle.read_lock(ROOT / "roles" / "jupyterhub" / "files" / "requirements.in")
-    assert {key: version for key, (version, _) in chosen.items()} == \
-        {key: lock[key][0] for key in chosen}
+    assert {key: version for key, (version, _) in chosen.items()} == {key: lock[key][0] for key in chosen}
 
 
 # --- unchanged behaviour ------------------------------------------------------
@@ -335,8 +345,16 @@ def test_a_bundle_without_a_package_this_run_installs_is_refused(make_bundle, re
 def test_build_leaves_an_up_to_date_bundle_alone(tmp_path, make_bundle, requirements, local_wheels, keyring):
     archive = make_bundle()
     before = archive.stat().st_mtime_ns
-    args = Namespace(arch="amd64", out=str(tmp_path), requirements=str(requirements), package=PACKAGES,
-                     local_wheels=str(local_wheels), refresh=False, keyring=keyring, suite="bookworm")
+    args = Namespace(
+        arch="amd64",
+        out=str(tmp_path),
+        requirements=str(requirements),
+        package=PACKAGES,
+        local_wheels=str(local_wheels),
+        refresh=False,
+        keyring=keyring,
+        suite="bookworm",
+    )
     result = bundle.build(args)  # no network needed: nothing is downloaded
     assert result["changed"] is False
     assert archive.stat().st_mtime_ns == before

@@ -85,9 +85,7 @@ class Hub:
         self.url = f"http://127.0.0.1:{port}/jupyterhub/hub"
         config = tmp / "jupyterhub_config.py"
         config.write_text(
-            CONFIG.format(
-                port=port, proxy_port=free_port(), db_url=self.db_url, tmp=tmp, extra=textwrap.dedent(extra)
-            )
+            CONFIG.format(port=port, proxy_port=free_port(), db_url=self.db_url, tmp=tmp, extra=textwrap.dedent(extra))
         )
         self.log = open(tmp / "hub.log", "w")
         self.process = subprocess.Popen(
@@ -107,7 +105,7 @@ class Hub:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the hub did not start:\n" + (tmp / "hub.log").read_text()[-3000:])
             time.sleep(0.2)
-        admin.set_password(self.db_url, "admin", ADMIN_PASSWORD)  # as the playbook does
+        admin.change_password(self.db_url, "admin", ADMIN_PASSWORD)  # as the playbook does
 
     def stop(self):
         self.process.terminate()
@@ -149,8 +147,11 @@ def post_with_token(session, url, **fields):
 
 def sign_up(hub, name, password=PASSWORD):
     answer = post_form(
-        requests.Session(), f"{hub.url}/signup",
-        username=name, signup_password=password, signup_password_confirmation=password,
+        requests.Session(),
+        f"{hub.url}/signup",
+        username=name,
+        signup_password=password,
+        signup_password_confirmation=password,
     )
     return answer.status_code, alert_of(answer)
 
@@ -211,7 +212,7 @@ def test_get_authorize_and_discard_change_nothing(hub):
     for url in [f"{hub.url}/authorize/{waiting}", f"{hub.url}/discard/{waiting}"]:
         page = teacher.get(url)
         assert page.status_code == 200
-        assert "<form method=\"post\"" in page.text and waiting in page.text
+        assert '<form method="post"' in page.text and waiting in page.text
         assert approved(hub, waiting) is False
 
 
@@ -220,8 +221,11 @@ def test_a_post_without_the_pages_token_is_refused_and_changes_nothing(hub):
     teacher = as_admin(hub)
     sign_up(hub, waiting)
     post_form(teacher, f"{hub.url}/authorize/{waiting}", approved="no")
-    for url in [f"{hub.url}/authorize/{waiting}", f"{hub.url}/discard/{waiting}",
-                f"{hub.url}/students/{waiting}/delete"]:
+    for url in [
+        f"{hub.url}/authorize/{waiting}",
+        f"{hub.url}/discard/{waiting}",
+        f"{hub.url}/students/{waiting}/delete",
+    ]:
         answer = teacher.post(url, data={"choice": "delete"}, allow_redirects=False)
         assert answer.status_code == 403
     assert approved(hub, waiting) is False
@@ -350,8 +354,10 @@ def test_an_account_made_on_the_admin_page_is_taken_until_the_teacher_sets_its_p
     assert "no password yet" in row_of(teacher.get(f"{hub.url}/students"), name)
 
     answer = post_form(
-        teacher, f"{hub.url}/change-password/{name}",
-        new_password=PASSWORD, new_password_confirmation=PASSWORD,
+        teacher,
+        f"{hub.url}/change-password/{name}",
+        new_password=PASSWORD,
+        new_password_confirmation=PASSWORD,
     )
     assert f"The password for {name} has been changed" in alert_of(answer)
     assert log_in(hub, name)[1].status_code == 302
@@ -390,3 +396,11 @@ def test_a_full_password_queue_answers_503_with_the_login_page(tmp_path):
         assert all(log_in(busy_hub, name)[1].status_code == 302 for name in names)
     finally:
         busy_hub.stop()
+
+
+def test_the_signup_page_states_the_username_rule_of_the_package(hub):
+    from classbox import usernames
+
+    page = requests.get(f"{hub.url}/signup")
+    assert page.status_code == 200
+    assert usernames.RULE in html.unescape(" ".join(page.text.split()))

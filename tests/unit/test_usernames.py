@@ -1,8 +1,14 @@
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from classbox import usernames
+from classbox import passwords, usernames
+
+ROOT = Path(usernames.__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -38,6 +44,34 @@ def test_good_names_have_no_problem(name, tmp_path):
 def test_bad_names_say_why(name, words, tmp_path):
     message = usernames.problem(name, state_root=str(tmp_path))
     assert message is not None and words in message
+
+
+@pytest.mark.parametrize(
+    "name, well_formed",
+    [
+        ("anna", True),
+        ("a" * 32, True),
+        ("root", True),
+        ("admin", True),
+        ("", False),
+        ("a" * 33, False),
+        ("2anna", False),
+        ("Anna", False),
+        ("../etc", False),
+        (None, False),
+        (5, False),
+    ],
+)
+def test_well_formed_is_the_rule_without_reserved_or_taken_names(name, well_formed):
+    # backup and restore accept these names (the admin has a folder too); signup refuses reserved ones
+    assert usernames.well_formed(name) is well_formed
+    if isinstance(name, str):
+        assert (usernames.form_problem(name) is None) is well_formed
+
+
+def test_a_name_that_breaks_the_rule_is_refused_at_signup_with_the_rule(tmp_path):
+    assert usernames.problem("a" * 33, state_root=str(tmp_path)) == usernames.form_problem("a" * 33)
+    assert usernames.RULE in usernames.problem("Anna Smith", state_root=str(tmp_path))
 
 
 def test_extra_reserved_names(tmp_path):
@@ -133,3 +167,69 @@ def test_a_link_elsewhere_is_never_removed(tmp_path):
     with pytest.raises(ValueError):
         usernames.remove_folder("anna", state_root=str(tmp_path))
     assert os.path.islink(tmp_path / "anna")
+
+
+# --- The preflight's check of the admins named in the inventory -----------------
+
+
+def admin_problems(*admins, min_length=8):
+    return usernames.admin_problems(list(admins), min_length, passwords.MAX_BYTES)
+
+
+def test_good_admins_have_no_problem():
+    assert (
+        admin_problems(
+            {"username": "admin", "password": "x" * 8},
+            {"username": "helper", "password": "é" * (passwords.MAX_BYTES // 2)},
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "admin, says",
+    [
+        ({"username": "Teacher Name", "password": "long enough"}, "jupyterhub_admin_username"),
+        ({"username": "a" * 33, "password": "long enough"}, "too long"),
+        ({"password": "long enough"}, "'(no username)'"),
+        ({"username": 7, "password": "long enough"}, "needs a username"),
+        ({"username": "helper", "password": "short7!"}, "'helper' needs a password of at least 8 characters"),
+        (
+            {"username": "helper", "password": "é" * (passwords.MAX_BYTES // 2 + 1)},
+            f"at most {passwords.MAX_BYTES} bytes",
+        ),
+        ({"username": "helper"}, "needs a password"),
+        ("not a dict", "(no username)"),
+    ],
+)
+def test_a_bad_admin_account_is_named_and_said_why(admin, says):
+    found = admin_problems({"username": "admin", "password": "long enough"}, admin)
+    assert len(found) >= 1 and all(says in sentence for sentence in found[:1]), found
+    for sentence in found:
+        assert "long enough" not in sentence and "short7!" not in sentence and "é" * 8 not in sentence
+
+
+def run_preflight_check(admins, min_length=8):
+    """As the playbook runs it on the machine that runs Ansible, which has no bcrypt."""
+    block_bcrypt = (
+        "import runpy, sys; sys.modules['bcrypt'] = None; "
+        "runpy.run_module('classbox.usernames', run_name='__main__', alter_sys=True)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", block_bcrypt, "--admins", "--min-password-length", str(min_length)],
+        input=json.dumps(admins),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_the_preflight_check_needs_no_bcrypt_and_prints_no_password():
+    good = run_preflight_check([{"username": "admin", "password": "a-good-password"}])
+    assert (good.returncode, good.stdout, good.stderr) == (0, "", "")
+    bad = run_preflight_check(
+        [{"username": "admin", "password": "a-good-password"}, {"username": "Helper", "password": "secret7"}]
+    )
+    assert bad.returncode == 1 and bad.stderr == ""
+    assert bad.stdout.count("The admin account 'Helper'") == 2 and "secret7" not in bad.stdout

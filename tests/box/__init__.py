@@ -1,0 +1,1 @@
+"""Tests of a provisioned box, run by molecule's testinfra verifier (see conftest.py)."""

@@ -1,0 +1,83 @@
+"""The box under test, as the box tests see it: where it answers, how slow it
+is, and small helpers that wait for it or ask it something.
+
+Set by molecule's verifier env (molecule/*/molecule.yml) or by hand against the
+demo box (BOX_URL, BOX_CONTAINER, BOX_SLOWNESS, TEST_ARTIFACTS, CHROMIUM).
+"""
+
+import os
+import secrets
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BOX_URL = os.environ.get("BOX_URL", "http://127.0.0.1:18080").rstrip("/")
+HUB_URL = f"{BOX_URL}/jupyterhub"
+# The container of the box under test, for the power-cut test.
+BOX_CONTAINER = os.environ.get("BOX_CONTAINER", "classbox-demo")
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+# How much slower than a real box the box under test is (5: the Raspberry Pi
+# box under qemu emulation); the browser's waits grow by as much.
+SLOWNESS = float(os.environ.get("BOX_SLOWNESS", "1"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Left by molecule's side effect (rebuild-venv.yml): this is the second verify pass.
+REBUILT_MARK = "/root/.classbox-test-venv-rebuilt"
+
+
+def patient(milliseconds):
+    """A browser wait, grown for a slow box."""
+    return int(milliseconds * SLOWNESS)
+
+
+def venv_was_rebuilt(host):
+    return host.file(REBUILT_MARK).exists
+
+
+def box_venv_was_rebuilt():
+    """venv_was_rebuilt, asked before any test has a host (at collection)."""
+    try:
+        asked = subprocess.run(
+            ["docker", "exec", BOX_CONTAINER, "test", "-e", REBUILT_MARK], capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return asked.returncode == 0
+
+
+def only_in_the_first_pass(host, what):
+    """Skip a slow check the first verify pass has made already."""
+    if venv_was_rebuilt(host):
+        pytest.skip(f"{what} was checked in the first verify pass")
+
+
+def new_student_name(prefix="student"):
+    return f"{prefix}{secrets.token_hex(3)}"
+
+
+def wait_until(check, seconds, what, every=1):
+    """Call check() until it is true; after `seconds`, fail saying what did not happen."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {seconds} s")
+        time.sleep(every)
+
+
+def hub_answers():
+    """True when the hub's API answers through nginx."""
+    try:
+        with urllib.request.urlopen(f"{HUB_URL}/hub/api", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
