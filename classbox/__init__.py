@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The hub's config puts this first in c.JupyterHub.template_paths.
 TEMPLATE_DIR = str(Path(__file__).parent / "templates")

@@ -70,13 +70,13 @@ def main() -> int:
                 missing.append(f"{name}=={version} has no wheel for {arch} whose sha256 the lock lists")
     for line in missing:
         print(
-            f"check-wheels: {line} (pip on the box would refuse it; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md, "
+            f"make wheels: {line} (pip on the box would refuse it; see {LOCAL_WHEELS.relative_to(ROOT)}/README.md, "
             "then make pins)",
             file=sys.stderr,
         )
     if not missing:
         print(
-            f"check-wheels: all {len(lock)} pinned packages have wheels for {', '.join(ARCHITECTURES)}, "
+            f"make wheels: all {len(lock)} pinned packages have wheels for {', '.join(ARCHITECTURES)}, "
             "their sha256 in the lock"
         )
     return 1 if missing else 0

@@ -107,7 +107,8 @@ make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
 # classbox.<tool>` import it like any installed package.
 install_classbox() {  # install_classbox DIR
   [ "$("$1/bin/python" -I -c 'import classbox; print(classbox.__file__)' 2>/dev/null)" = "$PWD/classbox/__init__.py" ] && return
-  "$1/bin/pip" install -q --no-input --no-deps -e "$PWD"
+  # flit_core from the pins (no build isolation: nothing unpinned is fetched)
+  "$1/bin/pip" install -q --no-input --no-deps --no-build-isolation -e "$PWD"
 }
 make_venv .venv requirements-control.txt
 install_classbox .venv

@@ -11,13 +11,14 @@ PROJECT = Path(__file__).resolve().parents[2]
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get("BOX_INVENTORY")
 
 
-def run_playbook(name, inventory=None, check=True, env=None, **extra_vars):
-    """ansible-playbook playbooks/<name> with extra vars; returns the finished process."""
+def run_playbook(name, inventory=None, check=True, env=None, tags=None, **extra_vars):
+    """ansible-playbook playbooks/<name> with extra vars (and only `tags`); returns the finished process."""
     inventory = inventory or INVENTORY
     if not inventory:
         pytest.skip("needs the box's inventory: run under molecule, or set BOX_INVENTORY")
     return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), f"playbooks/{name}", "-e", json.dumps(extra_vars)],
+        ["ansible-playbook", "-i", str(inventory), f"playbooks/{name}", "-e", json.dumps(extra_vars)]
+        + (["--tags", tags] if tags else []),
         cwd=PROJECT,
         check=check,
         capture_output=True,
@@ -26,5 +27,5 @@ def run_playbook(name, inventory=None, check=True, env=None, **extra_vars):
     )
 
 
-def run_site(check=True, **extra_vars):
-    return run_playbook("site.yml", check=check, **extra_vars)
+def run_site(check=True, tags=None, **extra_vars):
+    return run_playbook("site.yml", check=check, tags=tags, **extra_vars)

@@ -50,6 +50,10 @@ def test_the_hub_runs_as_root_but_fenced_in(host):
     hub_mounts = mount_options(host, pid)
     assert "ro" in hub_mounts["/etc"], "ProtectSystem=full: /etc is read-only for the hub"
     assert "/root" in hub_mounts and "/root" not in mount_options(host, 1), "ProtectHome: /root is hidden"
+    # the same, through the hub's own view of the file system (/proc/<pid>/root)
+    write = host.run(f"touch /proc/{pid}/root/etc/classbox-hub-write-test")
+    assert write.rc != 0 and "Read-only file system" in write.stderr
+    assert host.run(f"ls -A /proc/{pid}/root/root").stdout.strip() == ""
 
 
 def mount_options(host, pid):

@@ -96,9 +96,12 @@ def on_the_device(host, script, *args):
 
 
 def test_a_device_on_the_hotspot_gets_an_address_and_finds_box_lan(host, virtual_wifi):
-    run = run_site(check=False, **HOTSPOT)
+    assert not host.package("hostapd").is_installed
+    # as the teacher's guide says: only the network part, which installs what the hotspot needs
+    run = run_site(check=False, tags="network", **HOTSPOT)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
+    assert "Write the hub's configuration" not in output and "Write nginx's configuration" not in output
     assert PASSPHRASE not in output
     assert "cbap0 has no Wi-Fi radio now" in output
 

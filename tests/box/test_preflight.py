@@ -27,7 +27,7 @@ BAD_VALUES = [
     ({"base_hostname": "My Box"}, "base_hostname"),
     ({"network_interface": "wlan9"}, "network_interface must be one of this box's interfaces"),
     ({"hotspot_ssid": "Class 4B"}, "hotspot_ssid is now network_hotspot_ssid"),  # an old name: says the new one
-    ({"jupyterhub_class_sise": 25}, "jupyterhub_class_sise, which no role reads"),  # a typo
+    ({"jupyterhub_class_sise": 25}, "jupyterhub_class_sise is not a setting"),  # a typo
     ({"packages_bundle": "bundles/classbox-bundle-arm64.tar"}, "packages_bundle must be the full path"),
     ({"base_zram_percent": 150}, "base_zram_percent is a percentage"),
 ]
