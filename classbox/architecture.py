@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from classbox.variables_doc import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "architecture.md"
 PACKAGE = ROOT / "classbox"
@@ -137,18 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the page is out of date")
     args = parser.parse_args(argv)
-    page = PAGE.read_text()
-    wanted = render(page)
-    if args.check:
-        if wanted != page:
-            print(
-                f"{PAGE.relative_to(ROOT)}'s diagram is out of date: run python -m classbox.architecture",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    PAGE.write_text(wanted)
-    return 0
+    stale = f"{PAGE.relative_to(ROOT)}'s diagram is out of date: run python -m classbox.architecture"
+    return write_or_check(PAGE, render(PAGE.read_text()), args.check, stale)
 
 
 if __name__ == "__main__":

@@ -65,15 +65,20 @@ def table(options, defaults) -> list[str]:
     return out
 
 
-def main() -> int:
-    text = render()
-    if "--check" in sys.argv:
-        if not PAGE.exists() or PAGE.read_text() != text:
-            print(f"{PAGE.relative_to(ROOT)} is out of date: run python -m classbox.variables_doc", file=sys.stderr)
+def write_or_check(page: Path, text: str, check: bool, stale: str) -> int:
+    """A generated page: write it, or with `check` exit 1 (saying `stale`) when it differs."""
+    if check:
+        if not page.exists() or page.read_text() != text:
+            print(stale, file=sys.stderr)
             return 1
         return 0
-    PAGE.write_text(text)
+    page.write_text(text)
     return 0
+
+
+def main() -> int:
+    stale = f"{PAGE.relative_to(ROOT)} is out of date: run python -m classbox.variables_doc"
+    return write_or_check(PAGE, render(), "--check" in sys.argv, stale)
 
 
 if __name__ == "__main__":
