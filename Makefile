@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down setup check-fresh-setup test test-pi lint unit wheels pins molecule offline bench bench-stock bench-offline
+.PHONY: demo demo-down control setup check-fresh-setup check-control test test-pi lint unit wheels pins molecule offline upgrade bench bench-stock bench-offline
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -14,13 +14,19 @@ demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080
 demo-down:  ## Remove the local demo box
 	scripts/demo.sh down
 
-setup:  ## Install what the tests need (Docker engine, Chromium, venvs, base image)
-	scripts/setup-host.sh --tests
+control:  ## The teacher's laptop (Debian, Ubuntu or macOS): only .venv with Ansible, from requirements-control.txt
+	scripts/setup-control.sh
+
+setup:  ## Install what the tests need (Docker engine, Chromium, venvs, base images)
+	scripts/timed.sh setup scripts/setup-host.sh --tests
 
 check-fresh-setup:  ## setup-host.sh installs every program of every path on a Debian 12 with nothing installed
 	scripts/timed.sh 'fresh setup check' scripts/check-fresh-setup.sh
 
-test: setup check-fresh-setup lint unit wheels molecule offline  ## The whole default test suite
+check-control:  ## scripts/setup-control.sh makes a working controller on trixie and refuses Debian 11's Python 3.9
+	scripts/timed.sh 'control setup check' scripts/check-control-setup.sh
+
+test: setup check-fresh-setup check-control lint unit wheels molecule offline upgrade  ## The whole default test suite
 
 lint:
 	yamllint --strict .
@@ -34,25 +40,22 @@ lint:
 unit:
 	PYTHONDONTWRITEBYTECODE=1 $(HUBVENV)/bin/python -m pytest -p no:cacheprovider tests/unit
 
-wheels:  ## Every pinned package has a wheel for amd64 and arm64 (asks PyPI)
+wheels:  ## Every lock has a wheel of each pin for its release's Python on amd64 and arm64 (asks PyPI)
 	python -m classbox.wheels
 
-pins:  ## Resolve roles/jupyterhub/files/requirements.in into the hashed lock requirements.txt (needs PyPI)
-	uv pip compile roles/jupyterhub/files/requirements.in --output-file roles/jupyterhub/files/requirements.txt \
-	  --generate-hashes --python-version 3.11.2 --python-platform x86_64-unknown-linux-gnu \
-	  --index-url https://pypi.org/simple --find-links roles/jupyterhub/files/wheels \
-	  --no-config --custom-compile-command "make pins" --quiet $(UPGRADE)
+pins:  ## Resolve roles/jupyterhub/files/requirements.in into one hashed lock per release's Python (needs PyPI)
+	python -m classbox.wheels pins $(UPGRADE)
 
 # Each test run gets its own admin password unless one is given.
 TEST_ADMIN_PASSWORD = $${BOX_ADMIN_PASSWORD:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}
 
-molecule:
+molecule:  ## The default scenario: a Debian 13 (trixie) box, every check
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario default' molecule test --scenario-name default
 
-test-pi:  ## The Raspberry Pi's arm64 box under qemu emulation (builds its image the first time)
-	scripts/setup-host.sh --tests --pi
-	BOX_IMAGE=classbox/debian12-systemd:bookworm-arm64 \
+test-pi:  ## The Raspberry Pi's arm64 box (bookworm) under qemu emulation (builds its image the first time)
+	scripts/timed.sh 'setup --pi' scripts/setup-host.sh --tests --pi
+	BOX_IMAGE=classbox/debian-systemd:bookworm-arm64 \
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario pi' molecule test --scenario-name pi
 
@@ -60,6 +63,11 @@ offline:  ## Build the bundle, provision a box with no network from it, check it
 	BOX_ARCH=$$(dpkg --print-architecture) \
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario offline' molecule test --scenario-name offline
+
+upgrade:  ## A Debian 12 (bookworm) box provisioned by the first release, then by this one; its backup restored on trixie
+	BOX_IMAGE=classbox/debian-systemd:bookworm \
+	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
+	  scripts/timed.sh 'scenario upgrade' molecule test --scenario-name upgrade
 
 bench:  ## Class start on the demo box: N students log in at once, then log in and start servers
 	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N)

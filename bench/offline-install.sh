@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=$(dpkg --print-architecture)
-.venv/bin/ansible-playbook playbooks/bundle.yml -e "packages_bundle_arch=$arch" >/dev/null
-bundle=$PWD/bundles/classbox-bundle-$arch.tar
+release=trixie  # the demo box's release (scripts/demo.sh)
+.venv/bin/ansible-playbook playbooks/bundle.yml \
+  -e "packages_bundle_arch=$arch" -e "packages_bundle_release=$release" >/dev/null
+bundle=$PWD/bundles/classbox-bundle-$release-$arch.tar
 export BOX_NAME=classbox-offline-bench BOX_NETWORK=none BOX_STATE_DIR=.demo-offline-bench
 log=$(mktemp)
 trap 'scripts/demo.sh down >/dev/null; rm -f "$log"' EXIT

@@ -1,33 +1,36 @@
 #!/usr/bin/env python3
 """Build, check and unpack the offline bundle of a classroom box.
 
-A bundle holds everything playbooks/site.yml installs, for one architecture:
-the Debian packages with all their dependencies (a flat apt repository) and a
-wheel for every pinned Python package. It is a directory and one tar archive
-of it, to carry on a USB stick:
+A bundle holds everything playbooks/site.yml installs, for one Debian release
+and one architecture: the Debian packages with all their dependencies (a flat
+apt repository) and a wheel for every pin of that release's Python lock. It is
+a directory and one tar archive of it, to carry on a USB stick:
 
-    classbox-bundle-<arch>/
-        manifest.json   what it was built for (architecture, suite, pins, packages)
+    classbox-bundle-<suite>-<arch>/
+        manifest.json   what it was built for (release, architecture, pins, packages)
         SHA256SUMS      a checksum of every other file (finds a damaged copy)
         debs/           *.deb and Packages, the index apt reads: Debian's own
                         entries of those packages
         index/<suite>/  InRelease, signed by Debian, and the Packages index
                         whose sha256 it lists (xz-compressed here), for
-                        bookworm, bookworm-updates and bookworm-security
+                        the suite, <suite>-updates and <suite>-security
         wheels/         *.whl
 
 Nothing in the archive vouches for the rest of it: whoever can write the USB
 stick can rewrite SHA256SUMS too. So `check` trusts only what it holds outside
 the archive: Debian's archive keys (each .deb must match debs/Packages, and
 each entry there must be the one in Debian's signed index) and the hub's
-hashed lock, roles/jupyterhub/files/requirements.txt (each wheel's sha256 must
-be in it). It runs where the playbook runs, before anything on the box
+hashed lock of the box's Python, roles/jupyterhub/files/requirements-python<X.Y>.txt
+(each wheel's sha256 must be in it). It runs where the playbook runs, before anything on the box
 changes, and reports the sha256 of the archive it read and of its
 debs/Packages. `unpack` runs on the box with those two digests, which travel
 in the play: it refuses a copy whose sha256 differs, then checks debs/Packages
 and every .deb again before apt may read them. `build` runs on a connected
 Debian or Ubuntu machine (apt-get with a private state directory, so the
-machine's own apt is untouched, and pip's download command).
+machine's own apt is untouched, and pip's download command). The release's
+facts (suite, Debian version, Python, glibc) come as arguments, from
+classbox_debian_releases in playbooks/group_vars/all/box.yml: this file runs
+with the standard library only.
 
 Each prints one JSON object; errors go to stderr as one sentence, with exit
 status 1.
@@ -48,13 +51,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-FORMAT = 2
+FORMAT = 3
 # Debian architecture name -> the machine name pip's platform tags use.
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
-# Debian 12's CPython and C library: what a wheel must fit.
-PYTHON_VERSION = "3.11"
-GLIBC_MINOR = 36
-SUITE = "bookworm"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # Written by `unpack` next to the unpacked files: which archive they came from.
 STAMP = "archive.sha256"
@@ -75,12 +74,22 @@ def suites_of(suite: str) -> list[str]:
     return [suite, f"{suite}-updates", f"{suite}-security"]
 
 
-def inputs_of(arch: str, requirements: Path, packages: list[str], local_wheels: Path | None) -> dict:
-    """What a bundle is made from; two bundles with equal inputs hold the same software."""
+# What the manifest says of the release a bundle is for (the keys of RELEASE_ARGUMENTS).
+RELEASE_KEYS = ("suite", "debian", "python", "glibc")
+
+
+def inputs_of(
+    arch: str, requirements: Path, packages: list[str], local_wheels: Path | None, release: dict[str, str]
+) -> dict:
+    """What a bundle is made from; two bundles with equal inputs hold the same software.
+
+    release: the Debian release's suite, debian (its version), python (X.Y) and glibc (2.N).
+    """
     local = sorted(local_wheels.glob("*.whl")) if local_wheels else []
     return {
         "format": FORMAT,
         "arch": arch,
+        **{key: release[key] for key in RELEASE_KEYS},
         "requirements_sha256": sha256_of(requirements),
         "debian_packages": sorted(set(packages)),
         "local_wheels": {wheel.name: sha256_of(wheel) for wheel in local},
@@ -272,16 +281,27 @@ def check_debs(blobs: dict[str, bytes], digests: dict[str, str], suites: list[st
 # --- build ---------------------------------------------------------------------
 
 
-def pip_platforms(arch: str) -> list[str]:
+def glibc_minor(glibc: str) -> int:
+    """2.36 -> 36."""
+    major, _, minor = glibc.partition(".")
+    if major != "2" or not minor.isdigit():
+        raise BundleError(f"glibc must be a version 2.N, like 2.36; got '{glibc}'.")
+    return int(minor)
+
+
+def pip_platforms(arch: str, glibc_minor: int) -> list[str]:
+    """The platform tags of the wheels that fit a glibc 2.<glibc_minor> on `arch`, best first."""
     machine = MACHINES[arch]
-    names = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MINOR, 16, -1)]
+    names = [f"manylinux_2_{minor}_{machine}" for minor in range(glibc_minor, 16, -1)]
     names.append(f"manylinux2014_{machine}")
     if machine == "x86_64":
         names += ["manylinux2010_x86_64", "manylinux1_x86_64"]
     return names + [f"linux_{machine}"]
 
 
-def download_wheels(dest: Path, arch: str, requirements: Path, local_wheels: Path | None, index_url: str):
+def download_wheels(
+    dest: Path, arch: str, release: dict[str, str], requirements: Path, local_wheels: Path | None, index_url: str
+):
     # The lock's hashes put pip in hash-checking mode: it refuses a download the lock does not list.
     command = [
         sys.executable,
@@ -300,15 +320,15 @@ def download_wheels(dest: Path, arch: str, requirements: Path, local_wheels: Pat
         "--implementation",
         "cp",
         "--abi",
-        "cp311",
+        "cp" + release["python"].replace(".", ""),
         "--python-version",
-        PYTHON_VERSION,
+        release["python"],
         "--requirement",
         str(requirements),
         "--dest",
         str(dest),
     ]
-    for platform in pip_platforms(arch):
+    for platform in pip_platforms(arch, glibc_minor(release["glibc"])):
         command += ["--platform", platform]
     if local_wheels:
         command += ["--find-links", str(local_wheels)]
@@ -440,14 +460,16 @@ def build(args) -> dict:
     if arch not in MACHINES:
         raise BundleError(f"packages_bundle_arch must be one of {', '.join(MACHINES)}; got '{arch}'.")
     out = Path(args.out).resolve()
-    name = f"classbox-bundle-{arch}"
+    release = release_of(args)
+    name = bundle_name(release["suite"], arch)
     archive = out / f"{name}.tar"
     requirements = Path(args.requirements)
     local_wheels = Path(args.local_wheels) if args.local_wheels else None
-    inputs = inputs_of(arch, requirements, args.package, local_wheels)
+    inputs = inputs_of(arch, requirements, args.package, local_wheels, release)
+    box = {"suite": release["suite"], "debian": release["debian"]}
     if archive.exists() and not args.refresh:
         try:
-            summary = check_archive(archive, arch, requirements, args.package, args.keyring, args.suite)
+            summary = check_archive(archive, arch, requirements, args.package, args.keyring, **box)
         except BundleError:
             summary = None
         if summary and summary["inputs"] == inputs:
@@ -458,7 +480,7 @@ def build(args) -> dict:
         staging = Path(temp) / name
         for sub in ("debs", "index", "wheels"):
             (staging / sub).mkdir(parents=True)
-        download_wheels(staging / "wheels", arch, requirements, local_wheels, args.index_url)
+        download_wheels(staging / "wheels", arch, release, requirements, local_wheels, args.index_url)
         download_debs(
             staging / "debs",
             staging / "index",
@@ -467,9 +489,9 @@ def build(args) -> dict:
             args.package,
             args.mirror,
             args.security_mirror,
-            args.suite,
+            release["suite"],
         )
-        manifest = dict(inputs, suite=args.suite, created=datetime.now(UTC).isoformat(timespec="seconds"))
+        manifest = dict(inputs, created=datetime.now(UTC).isoformat(timespec="seconds"))
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         write_checksums(staging)
         partial = Path(temp) / f"{name}.tar"
@@ -478,7 +500,21 @@ def build(args) -> dict:
         shutil.rmtree(out / name, ignore_errors=True)
         staging.rename(out / name)
         partial.replace(archive)
-    return dict(check_archive(archive, arch, requirements, args.package, args.keyring, args.suite), changed=True)
+    return dict(check_archive(archive, arch, requirements, args.package, args.keyring, **box), changed=True)
+
+
+def bundle_name(suite: str, arch: str) -> str:
+    """The bundle's folder, and its archive's name without .tar."""
+    return f"classbox-bundle-{suite}-{arch}"
+
+
+def release_of(args) -> dict[str, str]:
+    """The release a bundle is built for, from the command line (RELEASE_KEYS)."""
+    release = {"suite": args.suite, "debian": args.debian, "python": args.python_version, "glibc": args.glibc}
+    if not re.fullmatch(r"3\.\d+", release["python"]):
+        raise BundleError(f"--python-version must be a version 3.N, like 3.13; got '{release['python']}'.")
+    glibc_minor(release["glibc"])
+    return release
 
 
 # --- check (where the playbook runs) -------------------------------------------
@@ -547,9 +583,17 @@ def read_archive(archive: Path) -> tuple[dict[str, str], dict[str, bytes], set[s
 
 
 def check_archive(
-    archive: Path, box_arch: str, requirements: Path, packages: list[str], keyring: str = KEYRING, suite: str = SUITE
+    archive: Path,
+    box_arch: str,
+    requirements: Path,
+    packages: list[str],
+    keyring: str = KEYRING,
+    *,
+    suite: str,
+    debian: str,
 ) -> dict:
-    """Verify the whole archive; return its manifest and digests, or raise BundleError."""
+    """Verify the whole archive for a box of `box_arch` running Debian `debian` (`suite`);
+    return its manifest and digests, or raise BundleError."""
     digests, blobs, top, read = read_archive(archive)
     if len(top) != 1:
         raise BundleError(f"{archive} holds {len(top)} top folders; a bundle has one.")
@@ -593,8 +637,8 @@ def check_archive(
         )
     if manifest.get("suite") != suite:
         raise BundleError(
-            f"The bundle holds Debian {manifest.get('suite')}'s packages, but this playbook "
-            f"installs {suite}'s: build it again with this playbook's playbooks/bundle.yml."
+            f"The bundle is for Debian {manifest.get('debian')} ({manifest.get('suite')}), but the box runs "
+            f"Debian {debian} ({suite}): build one with playbooks/bundle.yml -e packages_bundle_release={suite}."
         )
     if manifest.get("requirements_sha256") != sha256_of(requirements):
         raise BundleError(
@@ -624,18 +668,27 @@ def check_archive(
         "packages_sha256": digests["debs/Packages"],
         "folder": top.pop(),
         "arch": manifest["arch"],
+        "suite": manifest["suite"],
         "created": manifest.get("created"),
         "files": len(listed),
         "bytes": read.size,
         "inputs": {
             key: manifest.get(key)
-            for key in ("format", "arch", "requirements_sha256", "debian_packages", "local_wheels")
+            for key in ("format", "arch", *RELEASE_KEYS, "requirements_sha256", "debian_packages", "local_wheels")
         },
     }
 
 
 def check(args) -> dict:
-    return check_archive(Path(args.archive), args.arch, Path(args.requirements), args.package, args.keyring, args.suite)
+    return check_archive(
+        Path(args.archive),
+        args.arch,
+        Path(args.requirements),
+        args.package,
+        args.keyring,
+        suite=args.suite,
+        debian=args.debian,
+    )
 
 
 # --- unpack (on the box) -------------------------------------------------------
@@ -701,12 +754,17 @@ def main(argv=None) -> int:
     for name in ("build", "check"):
         sub = commands.add_parser(name)
         sub.add_argument("--arch", required=True, help="amd64 or arm64 (the box's, for check)")
-        sub.add_argument("--requirements", required=True, help="the hub's hashed lock (requirements.txt)")
+        sub.add_argument("--requirements", required=True, help="the hub's hashed lock of the release's Python")
         sub.add_argument("--package", action="append", default=[], help="a Debian package the box installs")
-        sub.add_argument("--suite", default=SUITE, help="the Debian release the box runs")
+        sub.add_argument(
+            "--suite", required=True, help="the Debian release's codename, like trixie (the box's, for check)"
+        )
+        sub.add_argument("--debian", required=True, help="the Debian release's version, like 13")
         sub.add_argument("--keyring", default=KEYRING, help="Debian's archive keys")
     build_parser, check_parser = commands.choices["build"], commands.choices["check"]
     build_parser.add_argument("--out", required=True, help="the folder that receives the bundle")
+    build_parser.add_argument("--python-version", required=True, help="the release's Python, like 3.13")
+    build_parser.add_argument("--glibc", required=True, help="the release's C library version, like 2.41")
     build_parser.add_argument("--local-wheels", help="a folder of wheels PyPI does not have")
     build_parser.add_argument("--mirror", default="http://deb.debian.org/debian")
     build_parser.add_argument("--security-mirror", default="http://deb.debian.org/debian-security")

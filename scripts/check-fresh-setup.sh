@@ -3,13 +3,14 @@
 # that has never run it (as CI's machine is)? In a fresh Debian 12 container
 # (the base image: minbase, nothing of ours installed) it installs the Debian
 # packages of every path (--tests --pi) and registers the emulator, then the
-# programs the paths run are started, mmdebstrap for arm64 included: mmdebstrap refuses a foreign
-# architecture without arch-test, which it only recommends.
+# programs the paths run are started, mmdebstrap for arm64 included:
+# mmdebstrap refuses a foreign architecture without arch-test, which it only
+# recommends, and Debian 12's archive keyring must verify Debian 13's archive.
 #   scripts/check-fresh-setup.sh [SETUP_SCRIPT]   (default: this checkout's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP=$(realpath "${1:-scripts/setup-host.sh}")
-IMAGE=${BOX_IMAGE:-classbox/debian12-systemd:bookworm}
+IMAGE=${BOX_IMAGE:-classbox/debian-systemd:bookworm}
 
 # SYS_ADMIN: setup-host.sh mounts binfmt_misc to register the arm64 emulator.
 docker run --rm -i --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
@@ -25,7 +26,10 @@ mkdir -p /repo/scripts && cp /setup-host.sh /repo/scripts/setup-host.sh
 dockerd --version
 chromium --version 2>/dev/null
 python3 -m venv /tmp/venv-check
-# what mmdebstrap checks before it builds an arm64 image, without building it
+# what mmdebstrap checks before it builds the images, without building them:
+# the Pi's (arm64), and Debian 13's (apt verifies trixie's signed package
+# lists with this Debian 12's keyring)
 mmdebstrap --simulate --variant=minbase --architectures=arm64 bookworm /dev/null 2>&1 | tail -n 1
+mmdebstrap --simulate --variant=minbase trixie /dev/null 2>&1 | tail -n 1
 echo "fresh setup: every program of every path is there"
 EOF

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The local demo box: a Debian 12 container with systemd, provisioned by the
-# real playbooks/site.yml. `scripts/demo.sh up` (make demo) creates or
+# The local demo box: a Debian 13 (trixie) container with systemd, provisioned
+# by the real playbooks/site.yml. `scripts/demo.sh up` (make demo) creates or
 # re-provisions it; `scripts/demo.sh down` (make demo-down) removes it.
 #   BOX_PORT            the local port of http://localhost:<port>/jupyterhub/ (8080)
 #   BOX_ADMIN_PASSWORD  the admin's password (made once and kept in .demo/ otherwise)
 #   BOX_NAME, BOX_STATE_DIR  another box beside the demo box (the backup test's)
 #   BOX_NETWORK=none    a box with no network at all (bench/offline-install.sh)
-#   BOX_IMAGE           another image (the arm64 one: a Raspberry Pi under emulation)
+#   BOX_IMAGE           another image (classbox/debian-systemd:bookworm: Debian 12;
+#                       :trixie-arm64, after scripts/setup-host.sh --pi: a Raspberry
+#                       Pi under emulation)
 #   BOX_DOCKER_ARGS     more options for `docker run` when the box is created, split
 #                       at spaces (the disk-full test's: -v ... --device /dev/loopN)
 set -euo pipefail

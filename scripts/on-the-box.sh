@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Make this machine the classroom box, with no laptop: run on a fresh
-# Raspberry Pi OS Lite (64-bit) or Debian 12, from a copy of this repository,
+# Raspberry Pi OS Lite (64-bit) or Debian 13 or 12, from a copy of this repository,
 #
 #   sudo scripts/on-the-box.sh [ansible-playbook options]
 #
-# e.g. `-e packages_bundle=/media/usb/classbox-bundle-arm64.tar` to install
+# e.g. `-e packages_bundle=/media/usb/classbox-bundle-trixie-arm64.tar` to install
 # from an offline bundle. The first time, it asks for the admin's password and
 # keeps it in inventory/on-the-box/group_vars/all/vault.yml (root only), and
 # puts Ansible in .venv-box (this needs the internet once). Then it runs
@@ -36,15 +36,18 @@ print("vault_jupyterhub_admin_password: " + json.dumps(sys.stdin.read()))' > "$v
   echo "The admin's password is kept in $vault (readable by root only)."
 fi
 
-# Ansible, pinned by the control node's list (only what the box needs).
-if [ ! -x .venv-box/bin/ansible-playbook ]; then
+# Ansible from the controller's lock (ansible-core alone, hashed), made again
+# when the lock changes; its stamp as scripts/setup-control.sh writes it.
+want=$(sha256sum < requirements-control.txt | cut -d' ' -f1)
+if [ ! -x .venv-box/bin/ansible-playbook ] || ! grep -qx "$want" .venv-box/.pins.sha256 2>/dev/null; then
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv
   fi
+  rm -rf .venv-box
   python3 -m venv .venv-box
-  .venv-box/bin/pip install -q --no-input --disable-pip-version-check \
-    --constraint requirements-control.txt ansible-core
+  .venv-box/bin/pip install -q --no-input --disable-pip-version-check --require-hashes -r requirements-control.txt
+  echo "$want" > .venv-box/.pins.sha256
 fi
 
 exec .venv-box/bin/ansible-playbook -i inventory/on-the-box/hosts.yml playbooks/site.yml "$@"

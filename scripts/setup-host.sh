@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Make this machine a control node for the classroom box: Debian packages
 # (Docker engine, mmdebstrap, Chromium), a running Docker engine, the base
-# image of the demo/test box, and the control venv (.venv); with --tests also
-# the venv of the unit tests (.venv-hub); with --pi the emulator (qemu-user
-# with binfmt) and the arm64 base image of the Raspberry Pi scenario. Safe to
-# run again: each step is skipped when already done. --packages-only installs
-# the Debian packages (with --pi, registers the emulator too) and stops (how scripts/check-fresh-setup.sh tries it on
-# a Debian 12 with nothing installed).
+# images of the demo/test boxes, and the control venv (.venv); with --tests
+# also the venv of the unit tests (.venv-hub) and the Debian 12 image; with
+# --pi the emulator (qemu-user with binfmt) and the arm64 base image of the
+# Raspberry Pi scenario. Safe to run again: each step is skipped when already
+# done. --packages-only installs the Debian packages (with --pi, registers the
+# emulator too) and stops (how scripts/check-fresh-setup.sh tries it on a
+# Debian 12 with nothing installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests=false pi=false packages_only=false
@@ -84,23 +85,29 @@ if ! as_root docker info >/dev/null 2>&1; then
   as_root docker info >/dev/null 2>&1 || { echo "The Docker engine did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 
-scripts/build-image.sh
-if $pi; then
-  BOX_ARCH=arm64 BOX_IMAGE=classbox/debian12-systemd:bookworm-arm64 scripts/build-image.sh
-fi
+# The boxes' base images (scripts/build-image.sh): Debian 13 for the demo and
+# the tests; with --tests Debian 12 too (the upgrade scenario's box, and
+# check-fresh-setup's machine with nothing installed); with --pi Debian 12
+# for the Raspberry Pi's arm64 (Debian 13's systemd does not start its
+# services under qemu-user: molecule/pi/molecule.yml).
+host_arch=$(dpkg --print-architecture)
+BOX_RELEASE=trixie BOX_ARCH=$host_arch scripts/build-image.sh
+if $tests; then BOX_RELEASE=bookworm BOX_ARCH=$host_arch scripts/build-image.sh; fi
+if $pi; then BOX_RELEASE=bookworm BOX_ARCH=arm64 scripts/build-image.sh; fi
 
-# A venv is rebuilt when its pin file changes.
-make_venv() {  # make_venv DIR PINFILE [EXTRA PIP ARGS...]
-  local dir=$1 pins=$2; shift 2
-  local stamp="$dir/.pins.sha256" want
-  want=$({ cat "$pins"; echo "$*"; } | sha256sum | cut -d' ' -f1)
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
-  echo "==> Creating $dir from $pins"
+# A venv is made again when one of its pin files changes. Its stamp holds one
+# sha256 per pin file: scripts/setup-control.sh (the teacher's laptop, control
+# pins only) finds its line in the stamp of a .venv made here too.
+make_venv() {  # make_venv DIR PINFILE...: hashed locks, installed in one call
+  local dir=$1; shift
+  local stamp="$dir/.pins.sha256" want pins args=()
+  want=$(for pins in "$@"; do sha256sum < "$pins" | cut -d' ' -f1; done)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$dir/bin/python" -c '' 2>/dev/null; then return; fi
+  echo "==> Creating $dir from $*"
   rm -rf "$dir"
   python3 -m venv "$dir"
-  "$dir/bin/pip" install -q --no-input -r "$pins"
-  # after the pins: a hashed lock takes no unhashed extra in the same call
-  if [ $# -gt 0 ]; then "$dir/bin/pip" install -q --no-input "$@"; fi
+  for pins in "$@"; do args+=(-r "$pins"); done
+  "$dir/bin/pip" install -q --no-input --require-hashes "${args[@]}"
   echo "$want" > "$stamp"
 }
 # This checkout's classbox package, editable: the tests and `python -m
@@ -110,12 +117,23 @@ install_classbox() {  # install_classbox DIR
   # flit_core from the pins (no build isolation: nothing unpinned is fetched)
   "$1/bin/pip" install -q --no-input --no-deps --no-build-isolation -e "$PWD"
 }
-make_venv .venv requirements-control.txt
+# The controller's pins and the test tools (which keep the same versions).
+make_venv .venv requirements-control.txt requirements-test.txt
 install_classbox .venv
 $tests || exit 0
-# The unit tests run against the hub's own pinned stack, plus pytest.
-# onetimepass comes as the repository's own wheel, as on the box.
-PIP_FIND_LINKS=$PWD/roles/jupyterhub/files/wheels \
-  make_venv .venv-hub roles/jupyterhub/files/requirements.txt \
-  "$(grep -E '^pytest==' requirements-control.txt)"
+# The unit tests run against the hub's own pinned stack for this machine's
+# Python (the box's lock of the same Python), plus pytest and what it needs
+# beyond that stack, hashes and all, from the test lock. onetimepass comes as
+# the repository's own wheel, as on the box.
+python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+hub_lock=roles/jupyterhub/files/requirements-python$python.txt
+if [ ! -f "$hub_lock" ]; then
+  echo "No lock of the hub's packages for this machine's Python $python ($hub_lock):" \
+    "the unit tests need Python 3.11 or 3.13, the boxes' (Debian 12 or 13)" >&2
+  exit 1
+fi
+pytest_pins=$(mktemp)
+trap 'rm -f "$pytest_pins"' EXIT
+awk '/^[^ #]/ { keep = $1 ~ /^(pytest|iniconfig|pluggy)==/ } keep' requirements-test.txt > "$pytest_pins"
+PIP_FIND_LINKS=$PWD/roles/jupyterhub/files/wheels make_venv .venv-hub "$hub_lock" "$pytest_pins"
 install_classbox .venv-hub

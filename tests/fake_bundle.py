@@ -13,6 +13,9 @@ from pathlib import Path
 
 from classbox import bundle as classbox_bundle
 
+# The release facts build takes (classbox_debian_releases in playbooks/group_vars/all/box.yml).
+BOOKWORM = {"suite": "bookworm", "debian": "12", "python": "3.11", "glibc": "2.36"}
+TRIXIE = {"suite": "trixie", "debian": "13", "python": "3.13", "glibc": "2.41"}
 HUB_WHEEL = ("jupyterhub-5.5.4-py3-none-any.whl", b"hub wheel")
 # name, version, the .deb's content; nginx is in both the release and its security updates
 DEBS = [("nginx", "1.22.1-9", b"nginx package"), ("dnsmasq", "2.89-1", b"dnsmasq package")]
@@ -88,12 +91,14 @@ def make_bundle(
     local_wheels=None,
     tweak=None,
     signer: Path | None = None,
+    release: dict[str, str] = BOOKWORM,
 ) -> Path:
     """A bundle with a few small files; tweak(folder) may change it after its checksums are written.
 
     signer: the GnuPG home whose key signs the Debian indexes (make_signer); without one they are unsigned.
+    release: the Debian release it is for (BOOKWORM, TRIXIE).
     """
-    folder = out / f"classbox-bundle-{arch}"
+    folder = out / classbox_bundle.bundle_name(release["suite"], arch)
     (folder / "debs").mkdir(parents=True)
     (folder / "wheels").mkdir()
     entries = {package: debian_entry(package, version, arch, data) for package, version, data in DEBS}
@@ -103,12 +108,12 @@ def make_bundle(
         "\n\n".join(classbox_bundle.local_entry(entries[p]) for p in sorted(entries)) + "\n"
     )
     other = debian_entry("vim", "2:9.0.1378-2", arch, b"vim package")
-    release, updates, security = classbox_bundle.suites_of("bookworm")
-    write_debian_index(folder / "index", release, arch, [entries["dnsmasq"], other], signer)
+    main, updates, security = classbox_bundle.suites_of(release["suite"])
+    write_debian_index(folder / "index", main, arch, [entries["dnsmasq"], other], signer)
     write_debian_index(folder / "index", updates, arch, [], signer)
     write_debian_index(folder / "index", security, arch, [entries["nginx"]], signer)
     (folder / "wheels" / HUB_WHEEL[0]).write_bytes(HUB_WHEEL[1])
-    manifest = dict(classbox_bundle.inputs_of(arch, requirements, packages, local_wheels), suite="bookworm")
+    manifest = classbox_bundle.inputs_of(arch, requirements, packages, local_wheels, release)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     classbox_bundle.write_checksums(folder)
     if tweak:

@@ -5,6 +5,7 @@ Set by molecule's verifier env (molecule/*/molecule.yml) or by hand against the
 demo box (BOX_URL, BOX_CONTAINER, BOX_SLOWNESS, TEST_ARTIFACTS, CHROMIUM).
 """
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -81,3 +82,28 @@ def hub_answers():
             return answer.status == 200
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def second_box(name, port, password, state_dir, image=None):
+    """A box beside the one under test, provisioned by the real site.yml
+    (scripts/demo.sh), removed afterwards; yields demo.sh's environment."""
+    env = {"BOX_NAME": name, "BOX_PORT": str(port), "BOX_STATE_DIR": str(state_dir), "BOX_ADMIN_PASSWORD": password}
+    if image:
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
+            pytest.fail(f"the image {image} is missing: scripts/build-image.sh builds it")
+        env["BOX_IMAGE"] = image
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    try:
+        made = subprocess.run(
+            ["scripts/demo.sh", "up"],
+            cwd=Path(__file__).resolve().parents[2],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+        )
+        if made.returncode:
+            pytest.fail(f"the box {name} was not provisioned:\n{made.stdout[-4000:]}\n{made.stderr[-2000:]}")
+        yield env
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)

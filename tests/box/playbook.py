@@ -29,3 +29,15 @@ def run_playbook(name, inventory=None, check=True, env=None, tags=None, **extra_
 
 def run_site(check=True, tags=None, **extra_vars):
     return run_playbook("site.yml", check=check, tags=tags, **extra_vars)
+
+
+def restore_onto(second_box_env, archive):
+    """playbooks/restore.yml with a backup on this machine, onto a box that
+    tests.box.box.second_box made (reached through the demo inventory)."""
+    return run_playbook(
+        "restore.yml",
+        inventory=PROJECT / "inventory" / "demo" / "hosts.yml",
+        env=second_box_env,
+        backup_archive=str(archive),
+        backup_archive_on_controller=True,
+    )

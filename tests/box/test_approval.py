@@ -14,9 +14,10 @@ from tests.box.playbook import run_site
 @pytest.fixture
 def approval_mode(host):
     only_in_the_first_pass(host, "approval mode")
-    run_site(jupyterhub_signup_needs_approval=True)
+    # only the hub's part: the setting is the jupyterhub role's (and a whole run takes minutes)
+    run_site(tags="jupyterhub", jupyterhub_signup_needs_approval=True)
     yield
-    run_site(jupyterhub_signup_needs_approval=False)
+    run_site(tags="jupyterhub", jupyterhub_signup_needs_approval=False)
 
 
 def test_teacher_approves_one_student_and_discards_another(approval_mode, page, other_page, admin_credentials):

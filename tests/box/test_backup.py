@@ -10,9 +10,9 @@ import tarfile
 
 import pytest
 
-from tests.box.box import hub_answers, new_student_name, only_in_the_first_pass, wait_until
+from tests.box.box import hub_answers, new_student_name, only_in_the_first_pass, second_box, wait_until
 from tests.box.lab import new_notebook, new_student, open_lab, run_cell
-from tests.box.playbook import PROJECT, run_playbook
+from tests.box.playbook import restore_onto, run_playbook
 
 NEW_BOX = "classbox-restore-test"
 NEW_BOX_PORT = os.environ.get("BOX_RESTORE_TEST_PORT", "18081")
@@ -37,25 +37,8 @@ HUB_STARTED = "systemctl show -p ActiveEnterTimestampMonotonic --value jupyterhu
 def fresh_box(host, tmp_path, admin_credentials):
     """A second box beside the one under test, provisioned by the real site.yml."""
     only_in_the_first_pass(host, "the round trip")  # before the minutes a new box takes
-    env = {
-        "BOX_NAME": NEW_BOX,
-        "BOX_PORT": NEW_BOX_PORT,
-        "BOX_STATE_DIR": str(tmp_path / "state"),
-        "BOX_ADMIN_PASSWORD": admin_credentials[1],
-    }
-    subprocess.run(["docker", "rm", "-f", NEW_BOX], capture_output=True)
-    try:
-        subprocess.run(
-            ["scripts/demo.sh", "up"],
-            cwd=PROJECT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+    with second_box(NEW_BOX, NEW_BOX_PORT, admin_credentials[1], tmp_path / "state") as env:
         yield env
-    finally:
-        subprocess.run(["docker", "rm", "-f", NEW_BOX], capture_output=True)
 
 
 def on_new_box(command):
@@ -77,13 +60,7 @@ def test_a_backup_restored_onto_a_fresh_box_brings_back_accounts_passwords_and_f
     assert (backups / f"{archive.name}.sha256").is_file()
 
     assert on_new_box(COUNT_ACCOUNTS) == "1"  # only the admin, before the restore
-    run_playbook(
-        "restore.yml",
-        inventory=PROJECT / "inventory" / "demo" / "hosts.yml",
-        env=fresh_box,
-        backup_archive=str(archive),
-        backup_archive_on_controller=True,
-    )
+    restore_onto(fresh_box, archive)
 
     assert on_new_box(COUNT_ACCOUNTS) == host.check_output(COUNT_ACCOUNTS)
     # the student logs in to the new box with the same password, and their

@@ -3,7 +3,8 @@ changes, with a message that names the value and says why."""
 
 import pytest
 
-from tests.box.playbook import PROJECT, run_site
+from classbox.wheels import lock_of, releases
+from tests.box.playbook import run_site
 from tests.fake_bundle import make_bundle
 
 # The first task that may change the box, installing from the internet or from a bundle.
@@ -58,6 +59,12 @@ def damage_a_wheel(folder):
     next((folder / "wheels").glob("*.whl")).write_bytes(b"cut short")
 
 
+def release_facts(codename: str) -> dict[str, str]:
+    """A release of classbox_debian_releases as a bundle records it."""
+    facts = releases()[codename]
+    return {"suite": codename, "debian": facts["debian"], "python": facts["python"], "glibc": facts["glibc"]}
+
+
 @pytest.mark.parametrize(
     "which, says",
     [
@@ -66,22 +73,32 @@ def damage_a_wheel(folder):
             "The bundle is for {other}, but the box is {box}: build one with playbooks/bundle.yml "
             "-e packages_bundle_arch={box}.",
         ),
+        (
+            "other-release",
+            "The bundle is for Debian {other_debian} ({other_release}), but the box runs Debian {debian} "
+            "({release}): build one with playbooks/bundle.yml -e packages_bundle_release={release}.",
+        ),
         ("damaged", "The bundle is damaged: 1 file(s) do not match their checksum, first wheels/"),
     ],
 )
 def test_a_bundle_that_cannot_be_used_stops_the_playbook_at_the_start(host, tmp_path, which, says):
     box = host.check_output("dpkg --print-architecture")
     other = {"amd64": "arm64", "arm64": "amd64"}[box]
-    requirements = PROJECT / "roles" / "jupyterhub" / "files" / "requirements.txt"
+    release = host.check_output(". /etc/os-release && echo $VERSION_CODENAME")
+    other_release = next(codename for codename in releases() if codename != release)
+    bundle_release = release_facts(other_release if which == "other-release" else release)
     archive = make_bundle(
         tmp_path,
-        requirements,
+        lock_of(bundle_release["python"]),  # the lock the bundle's release installs
         [],
         arch=other if which == "other" else box,
         tweak=damage_a_wheel if which == "damaged" else None,
+        release=bundle_release,
     )
     run = run_site(check=False, packages_bundle=str(archive))
     output = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "packages_bundle: " + says.format(other=other, box=box) in " ".join(output.split())
+    facts = {"debian": release_facts(release)["debian"], "other_debian": release_facts(other_release)["debian"]}
+    expected = says.format(other=other, box=box, release=release, other_release=other_release, **facts)
+    assert "packages_bundle: " + expected in " ".join(output.split())
     assert not any(task in output for task in FIRST_CHANGES)

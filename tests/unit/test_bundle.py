@@ -23,6 +23,9 @@ from tests import fake_bundle
 PACKAGES = ["nginx", "dnsmasq"]
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_DEB = "nginx_1.22.1-9_amd64.deb"
+# The box the checks are for: Debian 12, as the fake bundles (fake_bundle.BOOKWORM).
+BOX = {"suite": "bookworm", "debian": "12"}
+FOLDER = "classbox-bundle-bookworm-amd64"
 
 
 @pytest.fixture(scope="session")
@@ -55,29 +58,48 @@ def local_wheels(tmp_path):
 
 @pytest.fixture
 def make_bundle(tmp_path, requirements, local_wheels, signer):
-    def make(arch="amd64", tweak=None, out=tmp_path):
-        return fake_bundle.make_bundle(out, requirements, PACKAGES, arch, local_wheels, tweak, signer=signer[0])
+    def make(arch="amd64", tweak=None, out=tmp_path, release=fake_bundle.BOOKWORM):
+        return fake_bundle.make_bundle(
+            out, requirements, PACKAGES, arch, local_wheels, tweak, signer=signer[0], release=release
+        )
 
     return make
 
 
 def refusal(archive, requirements, keyring, arch="amd64", packages=PACKAGES) -> str:
     with pytest.raises(bundle.BundleError) as raised:
-        bundle.check_archive(archive, arch, requirements, packages, keyring)
+        bundle.check_archive(archive, arch, requirements, packages, keyring, **BOX)
     return str(raised.value)
 
 
 def test_an_intact_bundle_passes_and_is_described(tmp_path, make_bundle, requirements, keyring):
     archive = make_bundle()
-    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring)
-    folder = tmp_path / "classbox-bundle-amd64"
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring, **BOX)
+    folder = tmp_path / FOLDER
     assert summary["arch"] == "amd64"
-    assert summary["folder"] == "classbox-bundle-amd64"
+    assert summary["folder"] == FOLDER
+    assert summary["suite"] == "bookworm"
     assert summary["files"] == 11  # two packages and their index, three suites' signed indexes, a wheel, the manifest
     # the digests the box checks after the copy: of the very archive read, and of apt's index in it
     assert summary["sha256"] == bundle.sha256_of(archive)
     assert summary["packages_sha256"] == bundle.sha256_of(folder / "debs" / "Packages")
     assert summary["bytes"] == archive.stat().st_size
+
+
+def test_a_bundle_for_another_release_is_refused_with_the_fix(make_bundle, requirements, keyring):
+    message = refusal(make_bundle(release=fake_bundle.TRIXIE), requirements, keyring)
+    assert message == (
+        "The bundle is for Debian 13 (trixie), but the box runs Debian 12 (bookworm): "
+        "build one with playbooks/bundle.yml -e packages_bundle_release=bookworm."
+    )
+
+
+def test_a_bundle_records_the_release_it_is_for(tmp_path, make_bundle, requirements, keyring):
+    archive = make_bundle(release=fake_bundle.TRIXIE)
+    assert archive.name == "classbox-bundle-trixie-amd64.tar"
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring, suite="trixie", debian="13")
+    assert summary["suite"] == "trixie"
+    assert {key: summary["inputs"][key] for key in bundle.RELEASE_KEYS} == fake_bundle.TRIXIE
 
 
 def test_a_bundle_for_another_architecture_is_refused_with_the_fix(make_bundle, requirements, keyring):
@@ -227,7 +249,7 @@ def test_checking_debian_packages_needs_debians_keys(make_bundle, requirements, 
 
 def test_the_checked_archive_is_unpacked_on_the_box(tmp_path, make_bundle, requirements, keyring):
     archive = make_bundle()
-    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring)
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring, **BOX)
     copy, dest = tmp_path / "box" / "bundle.tar", tmp_path / "box" / "bundle"
     copy.parent.mkdir()
     shutil.copyfile(archive, copy)
@@ -239,7 +261,7 @@ def test_the_checked_archive_is_unpacked_on_the_box(tmp_path, make_bundle, requi
 
 def test_a_copy_that_differs_from_the_checked_archive_is_refused(tmp_path, make_bundle, requirements, keyring):
     archive = make_bundle()
-    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring)
+    summary = bundle.check_archive(archive, "amd64", requirements, PACKAGES, keyring, **BOX)
     # a forged bundle swapped in on the USB stick after the check
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -263,7 +285,7 @@ def test_the_box_refuses_an_index_other_than_the_checked_one(tmp_path, make_bund
 
 def test_the_box_refuses_a_deb_that_its_index_does_not_list(tmp_path, make_bundle, requirements):
     archive = make_bundle(tweak=forged(swap_deb))
-    packages = (tmp_path / "classbox-bundle-amd64" / "debs" / "Packages").read_bytes()
+    packages = (tmp_path / FOLDER / "debs" / "Packages").read_bytes()
     with pytest.raises(bundle.BundleError, match=f"debs/{NGINX_DEB} is not the package its index"):
         bundle.unpack(archive, tmp_path / "bundle", bundle.sha256_of(archive), hashlib.sha256(packages).hexdigest())
 
@@ -281,8 +303,9 @@ def test_the_command_line_unpack_prints_one_sentence_and_fails(tmp_path, make_bu
 # --- the repository's own lock -------------------------------------------------
 
 
-def test_the_repositorys_lock_has_hashes_for_every_pin_and_for_the_local_wheel():
-    lock = bundle.read_lock(ROOT / "roles" / "jupyterhub" / "files" / "requirements.txt")
+@pytest.mark.parametrize("python", ["3.11", "3.13"])
+def test_the_repositorys_lock_has_hashes_for_every_pin_and_for_the_local_wheel(python):
+    lock = bundle.read_lock(ROOT / "roles" / "jupyterhub" / "files" / f"requirements-python{python}.txt")
     assert len(lock) > 100 and all(hashes for _, hashes in lock.values())
     assert lock["jupyterhub"][0] == "5.5.4"
     local = ROOT / "roles" / "jupyterhub" / "files" / "wheels" / "onetimepass-1.0.1-py3-none-any.whl"
@@ -316,7 +339,7 @@ def test_paths_outside_the_bundle_are_refused(tmp_path, requirements, keyring):
     archive = tmp_path / "evil.tar"
     with tarfile.open(archive, "w") as tar:
         data = b"owned"
-        member = tarfile.TarInfo("classbox-bundle-amd64/../../etc/cron.d/evil")
+        member = tarfile.TarInfo(f"{FOLDER}/../../etc/cron.d/evil")
         member.size = len(data)
         tar.addfile(member, io.BytesIO(data))
     assert "not a plain file inside it" in refusal(archive, requirements, keyring)
@@ -325,7 +348,7 @@ def test_paths_outside_the_bundle_are_refused(tmp_path, requirements, keyring):
 def test_symlinks_are_refused(tmp_path, requirements, keyring):
     archive = tmp_path / "link.tar"
     with tarfile.open(archive, "w") as tar:
-        member = tarfile.TarInfo("classbox-bundle-amd64/debs/Packages")
+        member = tarfile.TarInfo(f"{FOLDER}/debs/Packages")
         member.type, member.linkname = tarfile.SYMTYPE, "/etc/shadow"
         tar.addfile(member)
     assert "not a plain file inside it" in refusal(archive, requirements, keyring)
@@ -354,6 +377,9 @@ def test_build_leaves_an_up_to_date_bundle_alone(tmp_path, make_bundle, requirem
         refresh=False,
         keyring=keyring,
         suite="bookworm",
+        debian="12",
+        python_version="3.11",
+        glibc="2.36",
     )
     result = bundle.build(args)  # no network needed: nothing is downloaded
     assert result["changed"] is False
@@ -361,22 +387,34 @@ def test_build_leaves_an_up_to_date_bundle_alone(tmp_path, make_bundle, requirem
 
 
 def test_a_changed_local_wheel_makes_the_bundle_out_of_date(make_bundle, requirements, local_wheels, keyring):
-    summary = bundle.check_archive(make_bundle(), "amd64", requirements, PACKAGES, keyring)
+    summary = bundle.check_archive(make_bundle(), "amd64", requirements, PACKAGES, keyring, **BOX)
     (local_wheels / "onetimepass-1.0.1-py3-none-any.whl").write_bytes(b"rebuilt differently")
-    assert summary["inputs"] != bundle.inputs_of("amd64", requirements, PACKAGES, local_wheels)
+    assert summary["inputs"] != bundle.inputs_of("amd64", requirements, PACKAGES, local_wheels, fake_bundle.BOOKWORM)
 
 
 def test_the_command_line_prints_one_sentence_and_fails(make_bundle, requirements, capsys):
     archive = make_bundle(arch="arm64")
-    status = bundle.main(["check", "--arch", "amd64", "--requirements", str(requirements), str(archive)])
+    status = bundle.main(
+        ["check", "--arch", "amd64", "--suite", "bookworm", "--debian", "12", "--requirements", str(requirements)]
+        + [str(archive)]
+    )
     captured = capsys.readouterr()
     assert status == 1
     assert captured.out == ""
     assert captured.err.strip().startswith("The bundle is for arm64")
 
 
-def test_wheels_fit_debian_12_on_each_architecture():
-    arm = bundle.pip_platforms("arm64")
+def test_wheels_fit_the_releases_glibc_on_each_architecture():
+    arm = bundle.pip_platforms("arm64", 36)
     assert arm[0] == "manylinux_2_36_aarch64" and "manylinux2014_aarch64" in arm
     assert all("x86_64" not in name for name in arm)
-    assert "manylinux1_x86_64" in bundle.pip_platforms("amd64")
+    assert "manylinux1_x86_64" in bundle.pip_platforms("amd64", 36)
+    trixie = bundle.pip_platforms("amd64", 41)
+    assert trixie[0] == "manylinux_2_41_x86_64" and "manylinux_2_36_x86_64" in trixie
+    assert "manylinux_2_37_x86_64" not in bundle.pip_platforms("amd64", 36)
+
+
+def test_a_glibc_that_is_not_2_n_is_refused():
+    assert bundle.glibc_minor("2.41") == 41
+    with pytest.raises(bundle.BundleError, match="glibc must be a version 2.N"):
+        bundle.glibc_minor("241")
