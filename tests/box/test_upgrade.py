@@ -124,6 +124,8 @@ def test_a_backup_of_the_upgraded_bookworm_box_restores_onto_a_new_trixie_box(pa
     backups = tmp_path / "backups"
     run_playbook("backup.yml", backup_fetch_dir=str(backups))
     (archive,) = backups.glob("classbox-backup-*.tar.gz")
+    assert (backups / f"{archive.name}.sha256").is_file()
+    assert not [row for row in box_state(NEW_BOX)["users_info"] if row[0] in (STUDENT, BLOCKED)]  # not yet
     restore_onto(trixie_box, archive)
 
     old, new = box_state(BOX_CONTAINER), box_state(NEW_BOX)
