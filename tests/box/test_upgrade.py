@@ -125,7 +125,7 @@ def test_a_backup_of_the_upgraded_bookworm_box_restores_onto_a_new_trixie_box(pa
     run_playbook("backup.yml", backup_fetch_dir=str(backups))
     (archive,) = backups.glob("classbox-backup-*.tar.gz")
     assert (backups / f"{archive.name}.sha256").is_file()
-    assert not [row for row in box_state(NEW_BOX)["users_info"] if row[0] in (STUDENT, BLOCKED)]  # not yet
+    assert on_box(NEW_BOX, "sh", "-c", f"test -e {FILE} && echo there || echo absent") == "absent"  # not yet
     restore_onto(trixie_box, archive)
 
     old, new = box_state(BOX_CONTAINER), box_state(NEW_BOX)
