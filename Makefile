@@ -53,11 +53,13 @@ molecule:  ## The default scenario: a Debian 13 (trixie) box, every check
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario default' molecule test --scenario-name default
 
-test-pi:  ## The Raspberry Pi's arm64 box (bookworm) under qemu emulation (builds its image the first time)
+test-pi:  ## The Raspberry Pi's arm64 under qemu emulation: a whole box on bookworm, the hub's venv on trixie (builds their images the first time)
 	scripts/timed.sh 'setup --pi' scripts/setup-host.sh --tests --pi
 	BOX_IMAGE=classbox/debian-systemd:bookworm-arm64 \
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario pi' molecule test --scenario-name pi
+	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
+	  scripts/timed.sh 'scenario pi-trixie' molecule test --scenario-name pi-trixie
 
 offline:  ## Build the bundle, provision a box with no network from it, check it
 	BOX_ARCH=$$(dpkg --print-architecture) \

@@ -5,7 +5,8 @@
 # packages of every path (--tests --pi) and registers the emulator, then the
 # programs the paths run are started, mmdebstrap for arm64 included:
 # mmdebstrap refuses a foreign architecture without arch-test, which it only
-# recommends, and Debian 12's archive keyring must verify Debian 13's archive.
+# recommends, and Debian 12's archive keyring must verify Debian 13's archive;
+# qemu-user comes from Debian 12's backports (version 10).
 #   scripts/check-fresh-setup.sh [SETUP_SCRIPT]   (default: this checkout's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ mkdir -p /repo/scripts && cp /setup-host.sh /repo/scripts/setup-host.sh
 /repo/scripts/setup-host.sh --packages-only --tests --pi | tail -n 1
 # each path's programs start
 dockerd --version
+qemu-aarch64 --version | head -n 1
 chromium --version 2>/dev/null
 python3 -m venv /tmp/venv-check
 # what mmdebstrap checks before it builds the images, without building them:

@@ -79,6 +79,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "after_all: runs after every other test (checks what they left behind)")
     config.addinivalue_line("markers", "smoke: the checks the offline scenario runs too (`-m smoke`)")
     config.addinivalue_line("markers", "upgrade: the upgrade scenario's checks (molecule/upgrade)")
+    config.addinivalue_line("markers", "hub_python: the hub's venv and proxy run (molecule/pi-trixie: no systemd)")
     config.addinivalue_line(
         "markers", "rebuild: runs again after molecule's side effect rebuilt the venv, with the smoke set"
     )

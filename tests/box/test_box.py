@@ -184,6 +184,7 @@ def test_swap_goes_to_compressed_memory_not_to_the_sd_card(host):
         assert "/dev/zram0" in host.file("/proc/swaps").content_string
 
 
+@pytest.mark.hub_python
 def test_the_venv_holds_wheels_made_for_the_boxs_processor(host):
     machine = host.check_output("uname -m")
     # the Raspberry Pi scenario says which processor its emulated box has

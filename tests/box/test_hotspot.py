@@ -2,15 +2,18 @@
 
 A virtual cable (veth) stands in for the Wi-Fi: the box's end is the hotspot's
 interface, the other end sits in a network namespace, the student's device.
-Switching the hotspot off again must leave the box's settings as they were
-before it was switched on (only the packages it needed stay installed).
+The box runs NetworkManager, as Raspberry Pi OS does (the default scenario's
+prepare.yml): it takes the new interface as it takes a Pi's wlan0, and the
+network role must take it back. Switching the hotspot off again must leave the
+box's settings as they were before it was switched on (only the packages it
+needed stay installed), and the interface to NetworkManager.
 """
 
 import json
 
 import pytest
 
-from tests.box.box import only_in_the_first_pass
+from tests.box.box import only_in_the_first_pass, wait_until
 from tests.box.playbook import run_site
 from tests.box.probes import DHCP_DISCOVER, DNS_QUERY
 
@@ -24,8 +27,7 @@ HOTSPOT = {
 }
 # Where the network role writes, and where services are enabled or masked.
 WATCHED = "/etc/hostapd /etc/systemd/system /etc/NetworkManager /etc/dnsmasq.d"
-# What the role writes on a box with NetworkManager (Raspberry Pi OS); a test
-# box has none, so the test puts it there as such a box's hotspot run would.
+# What the role writes on a box with NetworkManager (Raspberry Pi OS).
 NM_DROPIN = "/etc/NetworkManager/conf.d/classbox.conf"
 
 
@@ -57,11 +59,24 @@ def from_packages(host, packages):
     return paths
 
 
+def network_manager_state(host, interface):
+    """NetworkManager's word for the interface ("unmanaged", "connecting (getting IP configuration)", ...)."""
+    for line in host.check_output("nmcli --terse --fields DEVICE,STATE device status").splitlines():
+        device, _, state = line.partition(":")
+        if device == interface:
+            return state
+    return None
+
+
+def managed_by_network_manager(host, interface):
+    return network_manager_state(host, interface) not in (None, "unmanaged", "unavailable")
+
+
 @pytest.fixture
 def virtual_wifi(host):
     only_in_the_first_pass(host, "the hotspot")
+    assert host.service("NetworkManager").is_running, "the box should run NetworkManager, as Raspberry Pi OS does"
     before, packages_before = settings_on_the_box(host), installed_packages(host)
-    made_dirs = [d for d in ("/etc/NetworkManager", "/etc/NetworkManager/conf.d") if not host.file(d).exists]
     host.check_output(
         "ip link add cbap0 type veth peer name cbcl0 && ip netns add cbdevice"
         " && ip link set cbcl0 netns cbdevice && ip link set cbap0 up"
@@ -69,17 +84,16 @@ def virtual_wifi(host):
         " && ip netns exec cbdevice ip route add default dev cbcl0"
     )
     try:
+        wait_until(lambda: managed_by_network_manager(host, "cbap0"), 30, "NetworkManager took the new interface")
         yield
-        if not host.exists("NetworkManager"):
-            host.check_output(
-                f"mkdir -p /etc/NetworkManager/conf.d && printf '%s\\n' '[keyfile]'"
-                f" 'unmanaged-devices=interface-name:cbap0' > {NM_DROPIN}"
-            )
         off = run_site(check=False)  # the hotspot off again, as every other test expects
         assert off.returncode == 0, off.stdout[-3000:]
         assert not host.file(NM_DROPIN).exists, "switching the hotspot off left NetworkManager's settings"
-        for made in reversed(made_dirs):  # the test's own, empty unless the role left something
-            host.run(f"rmdir {made}")
+        wait_until(
+            lambda: managed_by_network_manager(host, "cbap0"),
+            30,
+            "NetworkManager took the interface back after the hotspot was switched off",
+        )
         after = settings_on_the_box(host)
         from_new_packages = from_packages(host, installed_packages(host) - packages_before)
         left = sorted(line for line in after - before if path_of(line) not in from_new_packages)
@@ -120,7 +134,8 @@ def test_a_device_on_the_hotspot_gets_an_address_and_finds_box_lan(host, virtual
     assert host.service("hostapd").is_enabled
     assert host.file("/etc/systemd/system/hostapd.service.d/classbox.conf").exists
     assert host.service("classbox-network").is_enabled
-    assert host.file(NM_DROPIN).exists == host.exists("NetworkManager")
+    assert host.file(NM_DROPIN).exists
+    assert network_manager_state(host, "cbap0") == "unmanaged"
     assert "10.42.0.1/24" in host.check_output("ip -4 -o address show cbap0")
 
     offer = json.loads(on_the_device(host, DHCP_DISCOVER, "cbcl0"))
