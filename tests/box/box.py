@@ -17,6 +17,8 @@ import pytest
 
 BOX_URL = os.environ.get("BOX_URL", "http://127.0.0.1:18080").rstrip("/")
 HUB_URL = f"{BOX_URL}/jupyterhub"
+# Where the hub's software lives on the box (classbox_hub_venv's folder, box.yml).
+VENV_HOME = "/opt/jupyterhub"
 # The container of the box under test, for the power-cut test.
 BOX_CONTAINER = os.environ.get("BOX_CONTAINER", "classbox-demo")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))

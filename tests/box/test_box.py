@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.box.box import VENV_HOME
 from tests.box.probes import DNS_QUERY
 
 # Also checked on the offline box (molecule/offline runs `-m smoke`).
@@ -14,7 +15,6 @@ pytestmark = pytest.mark.smoke
 
 SERVICES = ["jupyterhub", "jupyterhub-proxy", "jupyterhub-idle-culler", "nginx", "dnsmasq"]
 STATE = "/var/lib/jupyterhub"
-VENV_HOME = "/opt/jupyterhub"
 
 
 @pytest.mark.parametrize("name", SERVICES)

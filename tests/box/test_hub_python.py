@@ -11,11 +11,11 @@ import json
 
 import pytest
 
-from tests.box.box import SLOWNESS
+from tests.box.box import SLOWNESS, VENV_HOME
 
 pytestmark = [pytest.mark.hub_python, pytest.mark.rebuild]
 
-VENV = "/opt/jupyterhub/venv"
+VENV = f"{VENV_HOME}/venv"
 # Under qemu a Python program starts 5 to 10 times slower.
 PATIENCE = int(120 * SLOWNESS)
 
@@ -83,7 +83,7 @@ print(json.dumps(answer or {"log": open(folder + "/hub.log").read()[-3000:]}))
         )
     )
     assert "version" in answer, answer.get("log")
-    pinned = host.check_output(f"grep -E '^jupyterhub==' {VENV}/../requirements.txt")
+    pinned = host.check_output(f"grep -E '^jupyterhub==' {VENV_HOME}/requirements.txt")
     assert pinned.split()[0] == f"jupyterhub=={answer['version']}"
 
 
