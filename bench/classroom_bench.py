@@ -8,12 +8,17 @@ running box over HTTP as browsers do, from this machine (loopback only):
   2. at one moment all of them log in; with --servers each then starts their
      server and waits until their JupyterLab answers;
   3. meanwhile a probe asks the hub's API every 50 ms;
-  4. with --container, the memory of one idle student (server + one kernel).
+  4. with --container, the memory of one idle student (server + one kernel);
+  5. with --imports CODE (and --servers), all of them at one moment start a
+     kernel of the course's Python and run CODE in it over the kernel's
+     websocket, as JupyterLab does: the kernel's start and CODE's run.
 
   python bench/classroom_bench.py --url http://127.0.0.1:8080 -n 30 [--servers] [--container NAME]
+      [--imports "import pandas"]
 """
 
 import argparse
+import json
 import re
 import secrets
 import subprocess
@@ -21,6 +26,7 @@ import threading
 import time
 
 import requests
+import websocket
 
 PASSWORD = "bench-koala-42"
 
@@ -94,6 +100,38 @@ class Student:
         self.errors.append(f"not ready after {timeout} s")
 
 
+def run_in_a_new_kernel(hub, student, code, timeout):
+    """Start a kernel (the server's default: the course's), run code over its websocket.
+    Returns (seconds until the kernel answers, seconds the code took), from the request."""
+    headers = {"X-XSRFToken": cookie(student.session, "_xsrf", f"/user/{student.name}")}
+    begun = time.monotonic()
+    kernel = student.session.post(f"{hub}/user/{student.name}/api/kernels", json={}, headers=headers, timeout=timeout)
+    kernel.raise_for_status()
+    url = f"{hub}/user/{student.name}/api/kernels/{kernel.json()['id']}/channels".replace("http://", "ws://", 1)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in student.session.cookies)
+    channel = websocket.create_connection(url, cookie=cookies, timeout=timeout)
+    try:
+
+        def ask(msg_type, content):
+            msg_id = secrets.token_hex(8)
+            header = {"msg_id": msg_id, "msg_type": msg_type, "session": msg_id, "version": "5.3"}
+            message = {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell"}
+            channel.send(json.dumps(message))
+            while True:
+                reply = json.loads(channel.recv())
+                if reply.get("parent_header", {}).get("msg_id") == msg_id and reply["msg_type"].endswith("_reply"):
+                    return reply
+
+        ask("kernel_info_request", {})
+        started = time.monotonic() - begun
+        reply = ask("execute_request", {"code": code, "silent": False, "store_history": False})
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{code!r}: {reply['content'].get('ename')}")
+        return started, time.monotonic() - begun - started
+    finally:
+        channel.close()
+
+
 def probe(hub, stop, latencies):
     while not stop.is_set():
         begun = time.monotonic()
@@ -153,6 +191,7 @@ def main():
     parser.add_argument("--servers", action="store_true", help="also start every student's server")
     parser.add_argument("--timeout", type=int, default=300, help="seconds a server may take")
     parser.add_argument("--container", help="the box's container, to measure an idle student's memory")
+    parser.add_argument("--imports", help="code every student runs at once in a new kernel (with --servers)")
     args = parser.parse_args()
     if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$", args.url):
         parser.error("--url must be a loopback address: benchmarks talk only to this machine")
@@ -208,8 +247,34 @@ def main():
             f"idle student (server + 1 kernel): cgroup {memory['Cgroup']:.0f} MB, PSS {memory['Pss']:.0f} MB,"
             f" RSS {memory['Rss']:.0f} MB (with {len(readies)} servers running)"
         )
+    if args.imports and args.servers:
+        imports(hub, [s for s in students if s.ready_seconds is not None], args.imports, args.timeout)
     if args.servers:
         stop_servers(hub, students)
+
+
+def imports(hub, students, code, timeout):
+    """Every ready student, at one moment, starts a kernel and runs code in it."""
+    barrier, results, errors = threading.Barrier(len(students)), [], []
+
+    def lesson(student):
+        barrier.wait()
+        try:
+            results.append(run_in_a_new_kernel(hub, student, code, timeout))
+        except Exception as error:  # a benchmark reports every failure, whatever its kind
+            errors.append(f"{student.name}: {error}")
+
+    threads = [threading.Thread(target=lesson, args=(s,)) for s in students]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    kernels, runs = [r[0] for r in results], [r[1] for r in results]
+    print(f"{len(students)} new kernels at once, then {code!r} in each:")
+    print(f"kernel  p50 {percentile(kernels, 0.5):6.2f} s   p95 {percentile(kernels, 0.95):6.2f} s")
+    print(f"code    p50 {percentile(runs, 0.5):6.2f} s   p95 {percentile(runs, 0.95):6.2f} s   errors {len(errors)}")
+    for error in errors[:5]:
+        print(f"  {error}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 
 A bundle holds everything playbooks/site.yml installs, for one Debian release
 and one architecture: the Debian packages with all their dependencies (a flat
-apt repository) and a wheel for every pin of that release's Python lock. It is
+apt repository) and a wheel for every pin of that release's Python locks (the hub's, the course's). It is
 a directory and one tar archive of it, to carry on a USB stick:
 
     classbox-bundle-<suite>-<arch>/
@@ -19,10 +19,11 @@ a directory and one tar archive of it, to carry on a USB stick:
 Nothing in the archive vouches for the rest of it: whoever can write the USB
 stick can rewrite SHA256SUMS too. So `check` trusts only what it holds outside
 the archive: Debian's archive keys (each .deb must match debs/Packages, and
-each entry there must be the one in Debian's signed index) and the hub's
-hashed lock of the box's Python, roles/jupyterhub/files/requirements-python<X.Y>.txt
-(each wheel's sha256 must be in it). It runs where the playbook runs, before anything on the box
-changes, and reports the sha256 of the archive it read and of its
+each entry there must be the one in Debian's signed index) and the hashed
+locks of the box's Python, the hub's
+(roles/jupyterhub/files/requirements-python<X.Y>.txt) and the course's (next
+to the inventory): each wheel's sha256 must be in one of them. It runs where
+the playbook runs, before anything on the box changes, and reports the sha256 of the archive it read and of its
 debs/Packages. `unpack` runs on the box with those two digests, which travel
 in the play: it refuses a copy whose sha256 differs, then checks debs/Packages
 and every .deb again before apt may read them. `build` runs on a connected
@@ -79,7 +80,7 @@ RELEASE_KEYS = ("suite", "debian", "python", "glibc")
 
 
 def inputs_of(
-    arch: str, requirements: Path, packages: list[str], local_wheels: Path | None, release: dict[str, str]
+    arch: str, requirements: list[Path], packages: list[str], local_wheels: Path | None, release: dict[str, str]
 ) -> dict:
     """What a bundle is made from; two bundles with equal inputs hold the same software.
 
@@ -90,13 +91,13 @@ def inputs_of(
         "format": FORMAT,
         "arch": arch,
         **{key: release[key] for key in RELEASE_KEYS},
-        "requirements_sha256": sha256_of(requirements),
+        "requirements_sha256": [sha256_of(lock) for lock in requirements],
         "debian_packages": sorted(set(packages)),
         "local_wheels": {wheel.name: sha256_of(wheel) for wheel in local},
     }
 
 
-# --- the hub's lock ------------------------------------------------------------
+# --- the locks -----------------------------------------------------------------
 
 
 def project_key(name: str) -> str:
@@ -116,29 +117,32 @@ def read_lock(requirements: Path) -> dict[str, tuple[str, set[str]]]:
     return pins
 
 
-def check_wheels(wheels: dict[str, str], requirements: Path):
-    """Every wheel (file name -> sha256) must be one the lock allows, and every pin must have one."""
-    lock = read_lock(requirements)
-    unhashed = sorted(key for key, (_, hashes) in lock.items() if not hashes)
-    if unhashed:
-        raise BundleError(
-            f"The hub's lock {requirements} has no hashes for {unhashed[0]}: generate it with `make pins`."
-        )
+def check_wheels(wheels: dict[str, str], requirements: list[Path]):
+    """Every wheel (file name -> sha256) must be one a lock allows (the hub's, the course's),
+    and every pin of each lock must have one."""
+    locks = {path: read_lock(path) for path in requirements}
+    allowed: dict[str, set[str]] = {}
+    for path, lock in locks.items():
+        unhashed = sorted(key for key, (_, hashes) in lock.items() if not hashes)
+        if unhashed:
+            raise BundleError(f"The lock {path} has no hashes for {unhashed[0]}: generate it again.")
+        for key, (_, hashes) in lock.items():
+            allowed.setdefault(key, set()).update(hashes)
     for name, digest in sorted(wheels.items()):
-        key = project_key(name.split("-", 1)[0])
-        if digest not in lock.get(key, ("", set()))[1]:
+        if digest not in allowed.get(project_key(name.split("-", 1)[0]), set()):
             raise BundleError(
-                f"The bundle's wheels/{name} is not a file that the hub's lock ({requirements.name}) "
-                "allows: the bundle was changed after it was built. Build it again with "
-                "playbooks/bundle.yml, on a machine you trust."
+                f"The bundle's wheels/{name} is not a file that the locks "
+                f"({', '.join(path.name for path in requirements)}) allow: the bundle was changed after it "
+                "was built. Build it again with playbooks/bundle.yml, on a machine you trust."
             )
-    held = {project_key(name.split("-", 1)[0]) for name in wheels}
-    absent = sorted(f"{key}=={version}" for key, (version, _) in lock.items() if key not in held)
-    if absent:
-        raise BundleError(
-            f"The bundle has no wheel of {absent[0]}, which the hub's lock pins: "
-            "build it again with playbooks/bundle.yml."
-        )
+    held = set(wheels.values())
+    for path, lock in locks.items():
+        absent = sorted(f"{key}=={version}" for key, (version, hashes) in lock.items() if not hashes & held)
+        if absent:
+            raise BundleError(
+                f"The bundle has no wheel of {absent[0]}, which {path.name} pins: "
+                "build it again with playbooks/bundle.yml."
+            )
 
 
 # --- Debian's package indexes -------------------------------------------------
@@ -300,9 +304,18 @@ def pip_platforms(arch: str, glibc_minor: int) -> list[str]:
 
 
 def download_wheels(
+    dest: Path, arch: str, release: dict[str, str], requirements: list[Path], local_wheels: Path | None, index_url: str
+):
+    # One pip per lock (the hub's and the course's may pin one package at two
+    # versions). Its hashes put pip in hash-checking mode: it refuses a download
+    # the lock does not list.
+    for lock in requirements:
+        download_wheels_of(dest, arch, release, lock, local_wheels, index_url)
+
+
+def download_wheels_of(
     dest: Path, arch: str, release: dict[str, str], requirements: Path, local_wheels: Path | None, index_url: str
 ):
-    # The lock's hashes put pip in hash-checking mode: it refuses a download the lock does not list.
     command = [
         sys.executable,
         "-m",
@@ -463,7 +476,7 @@ def build(args) -> dict:
     release = release_of(args)
     name = bundle_name(release["suite"], arch)
     archive = out / f"{name}.tar"
-    requirements = Path(args.requirements)
+    requirements = [Path(lock) for lock in args.requirements]
     local_wheels = Path(args.local_wheels) if args.local_wheels else None
     inputs = inputs_of(arch, requirements, args.package, local_wheels, release)
     box = {"suite": release["suite"], "debian": release["debian"]}
@@ -585,7 +598,7 @@ def read_archive(archive: Path) -> tuple[dict[str, str], dict[str, bytes], set[s
 def check_archive(
     archive: Path,
     box_arch: str,
-    requirements: Path,
+    requirements: list[Path],
     packages: list[str],
     keyring: str = KEYRING,
     *,
@@ -640,10 +653,10 @@ def check_archive(
             f"The bundle is for Debian {manifest.get('debian')} ({manifest.get('suite')}), but the box runs "
             f"Debian {debian} ({suite}): build one with playbooks/bundle.yml -e packages_bundle_release={suite}."
         )
-    if manifest.get("requirements_sha256") != sha256_of(requirements):
+    if manifest.get("requirements_sha256") != [sha256_of(lock) for lock in requirements]:
         raise BundleError(
-            "The bundle holds other versions of the hub's Python packages than this playbook pins: "
-            "build it again with this playbook's playbooks/bundle.yml."
+            "The bundle holds other versions of the Python packages than this playbook pins "
+            "(the hub's, or the course's course_packages): build it again with this playbook's playbooks/bundle.yml."
         )
     absent = sorted(set(packages) - set(manifest.get("debian_packages", [])))
     if absent:
@@ -683,7 +696,7 @@ def check(args) -> dict:
     return check_archive(
         Path(args.archive),
         args.arch,
-        Path(args.requirements),
+        [Path(lock) for lock in args.requirements],
         args.package,
         args.keyring,
         suite=args.suite,
@@ -754,7 +767,12 @@ def main(argv=None) -> int:
     for name in ("build", "check"):
         sub = commands.add_parser(name)
         sub.add_argument("--arch", required=True, help="amd64 or arm64 (the box's, for check)")
-        sub.add_argument("--requirements", required=True, help="the hub's hashed lock of the release's Python")
+        sub.add_argument(
+            "--requirements",
+            action="append",
+            required=True,
+            help="a hashed lock of the release's Python: the hub's, then the course's",
+        )
         sub.add_argument("--package", action="append", default=[], help="a Debian package the box installs")
         sub.add_argument(
             "--suite", required=True, help="the Debian release's codename, like trixie (the box's, for check)"

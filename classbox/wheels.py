@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+from packaging.specifiers import SpecifierSet
 from packaging.tags import compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion
@@ -72,31 +73,43 @@ def python_tuple(version: str) -> tuple[int, ...]:
 # --- make pins ------------------------------------------------------------------
 
 
-def compile_command(facts: dict[str, str], output: Path, upgrade: list[str]) -> list[str]:
-    """The uv command that writes the lock of one release's Python."""
-    platform = f"x86_64-manylinux_2_{min(glibc_minor(facts['glibc']), UV_NEWEST_GLIBC_MINOR)}"
+def uv_compile(facts: dict[str, str], source: Path, output: Path, arch: str | None = "amd64", extra=()) -> list[str]:
+    """uv's command that locks `source` with hashes for one release's Python on `arch`: the hub's
+    lock (make pins) and the course's (classbox.course) alike. With no arch, one lock for that
+    Python or newer on any computer (markers say which pin is whose)."""
+    if arch is None:
+        target = ["--universal"]
+    else:
+        target = [
+            "--python-platform",
+            f"{ARCHITECTURES[arch]}-manylinux_2_{min(glibc_minor(facts['glibc']), UV_NEWEST_GLIBC_MINOR)}",
+        ]
     return [
         "uv",
         "pip",
         "compile",
-        str(CHOSEN.relative_to(ROOT)),
+        str(source),
         "--output-file",
-        str(output.relative_to(ROOT)),
+        str(output),
         "--generate-hashes",
         "--python-version",
         facts["python_release"],
-        "--python-platform",
-        platform,
+        *target,
         "--index-url",
         "https://pypi.org/simple",
-        "--find-links",
-        str(LOCAL_WHEELS.relative_to(ROOT)),
         "--no-config",
-        "--custom-compile-command",
-        "make pins",
+        # the computer's own certificates, as pip uses them: a school's network
+        # that inspects HTTPS has its certificate there, not in uv's copy
+        "--system-certs",
         "--quiet",
-        *upgrade,
+        *extra,
     ]
+
+
+def compile_command(facts: dict[str, str], output: Path, upgrade: list[str]) -> list[str]:
+    """The uv command that writes the hub's lock of one release's Python."""
+    local = ["--find-links", str(LOCAL_WHEELS.relative_to(ROOT)), "--custom-compile-command", "make pins"]
+    return uv_compile(facts, CHOSEN.relative_to(ROOT), output.relative_to(ROOT), "amd64", local + upgrade)
 
 
 def pins(upgrade: list[str]) -> int:
@@ -190,20 +203,24 @@ def supported_tags(python: str, glibc: str, arch: str) -> set:
     )
 
 
-def wheel_files(name: str) -> list[tuple[str, str]]:
-    """Every wheel PyPI has of `name`, with its sha256 (the simple index, as JSON)."""
+def wheel_files(name: str) -> list[tuple[str, str, str | None]]:
+    """Every wheel PyPI has of `name`, with its sha256 and Requires-Python (the simple index, as JSON)."""
     request = urllib.request.Request(
         f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         project = json.load(answer)
-    return [(f["filename"], f["hashes"].get("sha256")) for f in project["files"] if f["filename"].endswith(".whl")]
+    return [
+        (f["filename"], f["hashes"].get("sha256"), f.get("requires-python"))
+        for f in project["files"]
+        if f["filename"].endswith(".whl")
+    ]
 
 
 def wheel_tags(name: str, version: str, hashes: set[str], candidates: list[tuple[str, str]]) -> set:
     """The tags of the wheels of name==version among `candidates` whose sha256 the lock lists."""
     tags = set()
-    for filename, digest in candidates:
+    for filename, digest, *_ in candidates:
         try:
             wheel_name, wheel_version, _, tags_of_wheel = parse_wheel_filename(filename)
         except (InvalidWheelFilename, InvalidVersion):
@@ -228,6 +245,17 @@ def missing_wheels(
     return missing
 
 
+def refused_pythons(lock: dict[str, tuple[str, set[str]]], files: dict[str, list[tuple]], python: str) -> list[str]:
+    """One line per pin whose every locked file refuses this very Python (uv resolves for
+    --python-version "or newer": it took jupyter-archive 3.5.1, which refuses 3.11.2)."""
+    lines = []
+    for name, (version, hashes) in sorted(lock.items()):
+        wants = [rest[0] if rest else None for _, digest, *rest in files.get(name, []) if digest in hashes]
+        if wants and all(want and python not in SpecifierSet(want) for want in wants):
+            lines.append(f"{name}=={version} requires Python {wants[0]}, not {python}")
+    return lines
+
+
 def check() -> int:
     local = [(path.name, sha256_of(path)) for path in LOCAL_WHEELS.glob("*.whl")]
     by_python = pythons(releases())
@@ -246,6 +274,9 @@ def check() -> int:
         failures += [
             f"{lock_of(python).relative_to(ROOT)}: {line} (Python {python}, glibc {facts['glibc']})"
             for line in missing_wheels(lock, files, wanted)
+        ] + [
+            f"{lock_of(python).relative_to(ROOT)}: {line} ({facts['codename']}'s)"
+            for line in refused_pythons(lock, files, facts["python_release"])
         ]
         if not any(line.startswith(str(lock_of(python).relative_to(ROOT))) for line in failures):
             print(

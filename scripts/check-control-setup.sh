@@ -70,9 +70,9 @@ docker exec "$box" chown -R teacher:teacher "$home/.venv"
 out=$(as_teacher scripts/setup-control.sh) || { printf '%s\n' "$out" >&2; fail "setup-control.sh as the user failed"; }
 grep -F '.venv is up to date' <<<"$out" || { printf '%s\n' "$out" >&2; fail "the second run did not find .venv up to date"; }
 extra=$(as_teacher .venv/bin/python -m pip list --disable-pip-version-check --format=freeze --exclude pip --exclude setuptools \
-  | grep -viE '^(ansible-core|cffi|cryptography|jinja2|markupsafe|packaging|pycparser|pyyaml|resolvelib)==' || true)
-[ -z "$extra" ] || fail ".venv holds more than ansible-core and its dependencies: $extra"
-echo "ok: .venv holds ansible-core and its dependencies only"
+  | grep -viE '^(ansible-core|cffi|cryptography|jinja2|markupsafe|packaging|pycparser|pyyaml|resolvelib|uv)==' || true)
+[ -z "$extra" ] || fail ".venv holds more than ansible-core, its dependencies and uv: $extra"
+echo "ok: .venv holds ansible-core, its dependencies and uv only"
 
 step "3. Every playbook's syntax with .venv/bin/ansible-playbook"
 for playbook in site bundle backup restore; do
@@ -98,13 +98,18 @@ checks=(.venv/bin/ansible-playbook -i inventory/my-school/hosts.yml playbooks/si
 out=$(as_teacher "${checks[@]}") || { printf '%s\n' "$out" >&2; fail "site.yml's checks failed on a good inventory"; }
 grep -qE 'box +: ok=[1-9][0-9]* .*failed=0' <<<"$out" || { printf '%s\n' "$out" >&2; fail "no recap with failed=0"; }
 grep -qF 'Ask the hub' <<<"$out" || { printf '%s\n' "$out" >&2; fail "the admin check (classbox/usernames.py) did not run"; }
+# the course's packages locked next to the teacher's inventory, by the laptop's uv
+as_teacher grep -q '^pandas==' inventory/my-school/course/requirements-python3.13.txt \
+  || fail "site.yml's checks did not lock the course's packages in inventory/my-school/course/"
 echo "ok: $(grep -E 'box +: ok=' <<<"$out" | tr -s ' ')"
 
-step "5. A misspelt setting, a missing bundle: stopped with their sentences"
+step "5. A misspelt setting, a missing bundle, a course package with no wheel: stopped with their sentences"
 rc=0; out=$(as_teacher "${checks[@]}" -e jupyterhub_class_sise=30) || rc=$?
 expect "$rc" "jupyterhub_class_sise is not a setting" "$out" "a misspelt setting"
 rc=0; out=$(as_teacher "${checks[@]}" -e packages_bundle=/home/teacher/classbox-bundle-trixie-arm64.tar) || rc=$?
 expect "$rc" "packages_bundle: " "$out" "a missing bundle"
+rc=0; out=$(as_teacher "${checks[@]}" -e '{"course_packages": ["numpy", "pyqt5-qt5"]}') || rc=$?
+expect "$rc" "course_packages: pyqt5-qt5 has no wheel for arm64" "$out" "a course package without a wheel for the Pi"
 
 step "6. On the box itself: scripts/on-the-box.sh puts the same lock in .venv-box"
 rc=0; out=$(docker exec -u root -w "$home" -e BOX_ADMIN_PASSWORD=a-long-admin-password "$box" \

@@ -85,7 +85,7 @@ def write_debian_index(index: Path, suite: str, arch: str, stanzas: list[str], s
 
 def make_bundle(
     out: Path,
-    requirements: Path,
+    requirements: list[Path],
     packages: list[str],
     arch="amd64",
     local_wheels=None,

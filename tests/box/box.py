@@ -19,6 +19,8 @@ BOX_URL = os.environ.get("BOX_URL", "http://127.0.0.1:18080").rstrip("/")
 HUB_URL = f"{BOX_URL}/jupyterhub"
 # Where the hub's software lives on the box (classbox_hub_venv's folder, box.yml).
 VENV_HOME = "/opt/jupyterhub"
+# Where the course's environments and the students' kernel live (classbox_course_root, box.yml).
+COURSE = "/opt/classbox/course"
 # The container of the box under test, for the power-cut test.
 BOX_CONTAINER = os.environ.get("BOX_CONTAINER", "classbox-demo")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))

@@ -75,7 +75,8 @@ def new_notebook(page):
     launcher_notebook(page).click()
     expect(page.locator(".jp-Notebook .jp-Cell .cm-content").first).to_be_visible(timeout=patient(60_000))
     # A person waits until the kernel is ready; a cell run before that is dropped.
-    expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(timeout=patient(60_000))
+    # (the course's kernel: "Python 3 (<course_name>)", molecule's "Python 3 (Physics 9B)")
+    expect(page.get_by_text(re.compile(r"^Python 3.* \| Idle$")).first).to_be_visible(timeout=patient(60_000))
 
 
 def run_cell(page, code, timeout=None):

@@ -1,17 +1,19 @@
-"""The hub's Python environment runs on the box's processor and Python.
+"""The box's Python environments run on the box's processor and Python: the
+hub's venv, and the course's environment that the students' kernel runs.
 
-What differs from one box to another is the venv: which Python (3.11 on
-Debian 12, 3.13 on 13) and which processor's wheels (amd64, or arm64 on a
-Raspberry Pi). These checks need only the venv and Debian's proxy, no
+What differs from one box to another is the environments: which Python (3.11
+on Debian 12, 3.13 on 13) and which processor's wheels (amd64, or arm64 on a
+Raspberry Pi). These checks need only the environments and Debian's proxy, no
 systemd: the pi-trixie scenario runs them on Debian 13 arm64 under qemu, where
 trixie's systemd cannot run (molecule/pi-trixie/molecule.yml).
 """
 
 import json
+import shlex
 
 import pytest
 
-from tests.box.box import SLOWNESS, VENV_HOME
+from tests.box.box import COURSE, SLOWNESS, VENV_HOME
 
 pytestmark = [pytest.mark.hub_python, pytest.mark.rebuild]
 
@@ -20,20 +22,21 @@ VENV = f"{VENV_HOME}/venv"
 PATIENCE = int(120 * SLOWNESS)
 
 
-def in_the_venv(host, script, *args):
-    """Run a Python script with the venv's python on the box; its output."""
-    quoted = " ".join(f"'{arg}'" for arg in args)
-    return host.check_output(f"{VENV}/bin/python - {quoted} <<'PYTHON'\n{script}\nPYTHON")
+def in_the_venv(host, script, *args, venv=VENV, environment=""):
+    """Run a Python script with a venv's python on the box; its output."""
+    quoted = " ".join(shlex.quote(arg) for arg in args)
+    return host.check_output(f"{environment} {venv}/bin/python - {quoted} <<'PYTHON'\n{script}\nPYTHON")
 
 
-def test_every_compiled_module_in_the_venv_loads_on_this_processor(host):
+@pytest.mark.parametrize("venv", [VENV, f"{COURSE}/current"], ids=["hub", "course"])
+def test_every_compiled_module_in_the_venv_loads_on_this_processor(host, venv):
     # dlopen with every symbol resolved at once: a wheel for another
     # processor, or one needing a newer C library than the box's, fails here.
     failed = json.loads(
         in_the_venv(
             host,
             """
-import ctypes, json, pathlib, sysconfig
+import ctypes, json, os, pathlib, sysconfig
 root = pathlib.Path(sysconfig.get_path("platlib"))
 modules = sorted(list(root.rglob("*.cpython-*.so")) + list(root.rglob("*.abi3.so")))
 failed = {}
@@ -42,11 +45,15 @@ for module in modules:
         ctypes.CDLL(str(module))
     except OSError as error:
         failed[str(module.relative_to(root))] = str(error)
-print(json.dumps({"count": len(modules), "failed": failed}))
+print(json.dumps({"count": len(modules), "failed": failed}), flush=True)
+# Out at once: modules loaded this way, never imported, may abort in their
+# finalizers at a normal exit (numpy's and matplotlib's do).
+os._exit(0)
 """,
+            venv=venv,
         )
     )
-    assert failed["count"] > 20, "the venv should hold the compiled modules of bcrypt, pyzmq, tornado, ..."
+    assert failed["count"] > 20, "the venv should hold compiled modules (bcrypt, pyzmq, tornado; numpy, pandas)"
     assert failed["failed"] == {}
 
 
@@ -87,18 +94,32 @@ print(json.dumps(answer or {"log": open(folder + "/hub.log").read()[-3000:]}))
     assert pinned.split()[0] == f"jupyterhub=={answer['version']}"
 
 
-def test_a_kernel_from_the_venv_runs_a_cell(host):
+# The hub venv's own kernel (JupyterLab's dependency), and the course's, which
+# the students' servers find first (JUPYTER_PATH, jupyterhub role).
+KERNELS = {
+    "hub": ("", "import platform, sys; print(6 * 7, platform.machine(), sys.prefix)"),
+    "course": (
+        f"JUPYTER_PATH={COURSE}/jupyter",
+        "import platform, sys, numpy, pandas, matplotlib; matplotlib.use('agg'); import matplotlib.pyplot as plt; "
+        "plt.plot(numpy.arange(3), pandas.Series([1, 2, 3])); print(6 * 7, platform.machine(), sys.prefix)",
+    ),
+}
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_a_kernel_runs_a_cell(host, kernel):
+    environment, code = KERNELS[kernel]
     printed = in_the_venv(
         host,
         """
 import sys
 from jupyter_client.manager import start_new_kernel
-patience = int(sys.argv[1])
+patience, code = int(sys.argv[1]), sys.argv[2]
 manager, client = start_new_kernel(kernel_name="python3", startup_timeout=patience)
 try:
     printed = []
     client.execute_interactive(
-        "import platform; print(6 * 7, platform.machine())",
+        code,
         timeout=patience,
         output_hook=lambda message: printed.append(message["content"].get("text", "")),
     )
@@ -108,5 +129,8 @@ finally:
 print("".join(printed).strip())
 """,
         str(PATIENCE),
+        code,
+        environment=environment,
     )
-    assert printed.splitlines()[-1] == f"42 {host.check_output('uname -m')}"
+    prefix = VENV if kernel == "hub" else host.file(f"{COURSE}/current").linked_to
+    assert printed.splitlines()[-1] == f"42 {host.check_output('uname -m')} {prefix}"

@@ -1,5 +1,6 @@
 """The playbook run on the box itself (no laptop): scripts/on-the-box.sh."""
 
+import json
 import os
 import subprocess
 
@@ -27,6 +28,9 @@ def test_the_box_provisions_itself_from_a_copy_of_the_repository(host, admin_cre
                 f"{COPY}/scripts/on-the-box.sh",
                 "-e",
                 "base_set_hostname=false",
+                # the course as the scenario's inventory has it (.config/molecule/config.yml)
+                "-e",
+                json.dumps({"course_name": "Physics 9B", "classbox_course_lock_dir": f"{COPY}/inventory/demo/course"}),
             ],
             capture_output=True,
             text=True,

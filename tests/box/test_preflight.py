@@ -89,7 +89,7 @@ def test_a_bundle_that_cannot_be_used_stops_the_playbook_at_the_start(host, tmp_
     bundle_release = release_facts(other_release if which == "other-release" else release)
     archive = make_bundle(
         tmp_path,
-        lock_of(bundle_release["python"]),  # the lock the bundle's release installs
+        [lock_of(bundle_release["python"])],  # the lock the bundle's release installs
         [],
         arch=other if which == "other" else box,
         tweak=damage_a_wheel if which == "damaged" else None,

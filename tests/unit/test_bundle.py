@@ -16,8 +16,10 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from classbox import bundle
+from classbox.wheels import pythons, releases
 from tests import fake_bundle
 
 PACKAGES = ["nginx", "dnsmasq"]
@@ -45,7 +47,7 @@ def keyring(signer):
 
 @pytest.fixture
 def requirements(tmp_path):
-    return fake_bundle.hashed_lock(tmp_path / "requirements.txt")
+    return [fake_bundle.hashed_lock(tmp_path / "requirements.txt")]
 
 
 @pytest.fixture
@@ -220,20 +222,19 @@ def test_an_index_other_than_the_signed_one_is_refused(make_bundle, requirements
 def test_a_swapped_wheel_with_regenerated_checksums_is_refused_by_the_lock(make_bundle, requirements, keyring):
     message = refusal(make_bundle(tweak=forged(swap_wheel)), requirements, keyring)
     assert message.startswith(
-        "The bundle's wheels/jupyterhub-5.5.4-py3-none-any.whl is not a file that "
-        "the hub's lock (requirements.txt) allows"
+        "The bundle's wheels/jupyterhub-5.5.4-py3-none-any.whl is not a file that the locks (requirements.txt) allow"
     )
 
 
 def test_a_lock_without_hashes_is_refused(requirements):
-    requirements.write_text("jupyterhub==5.5.4\n")
+    requirements[0].write_text("jupyterhub==5.5.4\n")
     wheels = {fake_bundle.HUB_WHEEL[0]: hashlib.sha256(fake_bundle.HUB_WHEEL[1]).hexdigest()}
-    with pytest.raises(bundle.BundleError, match="has no hashes for jupyterhub: generate it with `make pins`"):
+    with pytest.raises(bundle.BundleError, match="has no hashes for jupyterhub: generate it again"):
         bundle.check_wheels(wheels, requirements)
 
 
 def test_a_pin_without_a_wheel_in_the_bundle_is_refused(requirements):
-    requirements.write_text(requirements.read_text() + "bcrypt==5.0.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    requirements[0].write_text(requirements[0].read_text() + "bcrypt==5.0.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     wheels = {fake_bundle.HUB_WHEEL[0]: hashlib.sha256(fake_bundle.HUB_WHEEL[1]).hexdigest()}
     with pytest.raises(bundle.BundleError, match=r"no wheel of bcrypt==5\.0\.0"):
         bundle.check_wheels(wheels, requirements)
@@ -310,9 +311,16 @@ def test_the_repositorys_lock_has_hashes_for_every_pin_and_for_the_local_wheel(p
     assert lock["jupyterhub"][0] == "5.5.4"
     local = ROOT / "roles" / "jupyterhub" / "files" / "wheels" / "onetimepass-1.0.1-py3-none-any.whl"
     assert lock["onetimepass"] == ("1.0.1", {bundle.sha256_of(local)})
-    # every hand-chosen pin of requirements.in is in the lock, at that version
-    chosen = bundle.read_lock(ROOT / "roles" / "jupyterhub" / "files" / "requirements.in")
-    assert {key: version for key, (version, _) in chosen.items()} == {key: lock[key][0] for key in chosen}
+    # every hand-chosen pin of requirements.in for this Python is in the lock, at that version
+    release = pythons(releases())[python]["python_release"]
+    chosen = {}
+    for line in (ROOT / "roles" / "jupyterhub" / "files" / "requirements.in").read_text().splitlines():
+        if line.split("#", 1)[0].strip():
+            requirement = Requirement(line.split("#", 1)[0])
+            if requirement.marker is None or requirement.marker.evaluate({"python_full_version": release}):
+                chosen[bundle.project_key(requirement.name)] = str(requirement.specifier).removeprefix("==")
+    assert chosen["jupyter-archive"] == {"3.11": "3.4.0", "3.13": "3.5.1"}[python]
+    assert chosen == {key: lock[key][0] for key in chosen}
 
 
 # --- unchanged behaviour ------------------------------------------------------
@@ -356,8 +364,8 @@ def test_symlinks_are_refused(tmp_path, requirements, keyring):
 
 def test_a_bundle_for_other_pinned_versions_is_refused(make_bundle, requirements, keyring):
     archive = make_bundle()
-    requirements.write_text("jupyterhub==5.5.5\n")
-    assert "other versions of the hub's Python packages" in refusal(archive, requirements, keyring)
+    requirements[0].write_text("jupyterhub==5.5.5\n")
+    assert "other versions of the Python packages than this playbook pins" in refusal(archive, requirements, keyring)
 
 
 def test_a_bundle_without_a_package_this_run_installs_is_refused(make_bundle, requirements, keyring):
@@ -371,7 +379,7 @@ def test_build_leaves_an_up_to_date_bundle_alone(tmp_path, make_bundle, requirem
     args = Namespace(
         arch="amd64",
         out=str(tmp_path),
-        requirements=str(requirements),
+        requirements=[str(lock) for lock in requirements],
         package=PACKAGES,
         local_wheels=str(local_wheels),
         refresh=False,
@@ -418,3 +426,37 @@ def test_a_glibc_that_is_not_2_n_is_refused():
     assert bundle.glibc_minor("2.41") == 41
     with pytest.raises(bundle.BundleError, match="glibc must be a version 2.N"):
         bundle.glibc_minor("241")
+
+
+# --- the course's lock beside the hub's -------------------------------------------
+
+COURSE_WHEEL = ("numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.whl", b"numpy wheel")
+
+
+def course_lock(path, digest):
+    path.write_text(f"numpy==2.4.6 \\\n    --hash=sha256:{digest}\n")
+    return path
+
+
+def test_the_course_locks_wheels_are_checked_like_the_hubs(tmp_path, requirements):
+    hub_wheel = {fake_bundle.HUB_WHEEL[0]: hashlib.sha256(fake_bundle.HUB_WHEEL[1]).hexdigest()}
+    numpy = {COURSE_WHEEL[0]: hashlib.sha256(COURSE_WHEEL[1]).hexdigest()}
+    locks = requirements + [course_lock(tmp_path / "course.txt", numpy[COURSE_WHEEL[0]])]
+    bundle.check_wheels(hub_wheel | numpy, locks)  # each wheel allowed by one lock, each pin held
+    with pytest.raises(bundle.BundleError, match=r"no wheel of numpy==2\.4\.6, which course\.txt pins"):
+        bundle.check_wheels(hub_wheel, locks)
+    with pytest.raises(bundle.BundleError, match="is not a file that the locks"):
+        bundle.check_wheels(hub_wheel | numpy, requirements)  # numpy without the course's lock
+
+
+def test_a_pins_wheel_must_be_the_one_its_lock_hashes(tmp_path, requirements):
+    # the hub pins numpy 2.4.6 too, with another file: the course's pin still needs its own
+    hub_numpy = hashlib.sha256(b"another numpy").hexdigest()
+    requirements[0].write_text(requirements[0].read_text() + f"numpy==2.4.6 \\\n    --hash=sha256:{hub_numpy}\n")
+    wheels = {
+        fake_bundle.HUB_WHEEL[0]: hashlib.sha256(fake_bundle.HUB_WHEEL[1]).hexdigest(),
+        "numpy-2.4.6-cp311-cp311-manylinux_2_17_x86_64.whl": hub_numpy,
+    }
+    locks = requirements + [course_lock(tmp_path / "course.txt", hashlib.sha256(COURSE_WHEEL[1]).hexdigest())]
+    with pytest.raises(bundle.BundleError, match=r"no wheel of numpy==2\.4\.6, which course\.txt pins"):
+        bundle.check_wheels(wheels, locks)

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""The classbox package's source as one tar archive, the same bytes for the
+same files: the jupyterhub role copies it to the box in one step (a file at a
+time costs seconds each on an emulated or a slow box) and unpacks it only
+when it changed.
+
+    python -m classbox.source OUT.tar      (from the repository's root)
+
+Only the package's own files travel (pyproject.toml, classbox/*.py,
+classbox/templates/*.html): never a cache (__pycache__).
+"""
+
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PATTERNS = ("pyproject.toml", "classbox/*.py", "classbox/templates/*.html")
+# One fixed time for every file, so the same files make the same bytes; after
+# 1980, since building the wheel zips them and ZIP has no earlier dates.
+FIXED_MTIME = 1577836800  # 2020-01-01
+
+
+def files(root: Path = ROOT) -> list[Path]:
+    return sorted({path for pattern in PATTERNS for path in root.glob(pattern)})
+
+
+def write(out: Path, root: Path = ROOT):
+    def plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mtime = FIXED_MTIME
+        info.mode = 0o755 if info.isdir() else 0o644
+        return info
+
+    with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as archive:
+        for folder in ("classbox", "classbox/templates"):
+            archive.add(root / folder, arcname=folder, recursive=False, filter=plain)
+        for path in files(root):
+            archive.add(path, arcname=str(path.relative_to(root)), filter=plain)
+
+
+if __name__ == "__main__":
+    write(Path(sys.argv[1]))

@@ -1,0 +1,32 @@
+"""classbox.source: the package's source for the box, the same bytes for the same files."""
+
+import tarfile
+import time
+
+from classbox import source
+
+
+def test_the_archive_is_the_same_bytes_each_time_and_holds_no_cache(tmp_path):
+    root = tmp_path / "repo"
+    (root / "classbox" / "templates").mkdir(parents=True)
+    (root / "classbox" / "__pycache__").mkdir()
+    (root / "pyproject.toml").write_text("[project]\n")
+    (root / "classbox" / "__init__.py").write_text("")
+    (root / "classbox" / "templates" / "page.html").write_text("<p>")
+    (root / "classbox" / "__pycache__" / "__init__.cpython-313.pyc").write_bytes(b"cache")
+    first, second = tmp_path / "a.tar", tmp_path / "b.tar"
+    source.write(first, root)
+    (root / "classbox" / "__init__.py").touch()  # a new mtime: the same content
+    source.write(second, root)
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first) as archive:
+        assert archive.getnames() == [
+            "classbox",
+            "classbox/templates",
+            "classbox/__init__.py",
+            "classbox/templates/page.html",
+            "pyproject.toml",
+        ]
+        assert {(m.uid, m.uname) for m in archive.getmembers()} == {(0, "root")}
+        # pip zips the unpacked files into a wheel: ZIP has no date before 1980
+        assert {time.gmtime(m.mtime).tm_year for m in archive.getmembers()} == {2020}
