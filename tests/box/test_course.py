@@ -17,6 +17,7 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
+from classbox.bundle import project_key
 from tests.box.box import BOX_URL, COURSE, HUB_URL, new_student_name, only_in_the_first_pass, patient
 from tests.box.lab import launcher_notebook, new_notebook, new_student, open_lab, run_cell
 from tests.box.playbook import PROJECT, run_site
@@ -28,7 +29,7 @@ DEMO_LOCKS = PROJECT / "inventory" / "demo" / "course"
 def pins(text):
     """name (as PyPI compares them) -> version of a lock's or pip freeze's text."""
     found = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", text, re.MULTILINE)
-    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in found}
+    return {project_key(name): version for name, version in found}
 
 
 def locked_for_the_box(host):
