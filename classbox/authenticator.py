@@ -14,26 +14,34 @@
   per computer (and for the name as a whole only after many more wrong tries),
   so that a student typing wrong passwords cannot keep the teacher out;
 - the stored hash is re-read at every login, so a password the playbook
-  changed works at once.
+  changed works at once;
+- a student whose account the teacher made with a generated password (a class
+  list, `classlist`) may be asked to choose their own first: a marker file in
+  must_change_dir, and no server until it is gone (pre_spawn_start).
 
 Names: where NativeAuthenticator has the operation, ours overrides it under
 its name (authenticate, create_user, change_password, is_password_strong,
 is_blocked; add_login_attempt and successful_login count and forget tries),
 and each of our pages replaces its handler of the same name (see
 REPLACED_HANDLERS). Names of our own are for what it does not have: lockout
-details, approval, the teacher's pages.
+details, approval, must-change markers, the teacher's pages.
 """
 
+import contextlib
+import os
 from datetime import datetime
 
 from jupyterhub import orm
+from jupyterhub.utils import url_path_join
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from traitlets import Integer, Set, Unicode, observe
 
-from . import handlers, passwords, rules, usernames
+from . import course_pages, handlers, passwords, rules, usernames
 
+# The hub's state directory (classbox_hub_state_dir): nobody but root reads it.
+MUST_CHANGE_DIR = "/var/lib/jupyterhub/must-change-password"
 # An admin's tries count per computer, so that nobody at another computer can
 # lock the teacher out; the admin's name as a whole locks out only after the
 # wrong tries of this many computers.
@@ -55,6 +63,10 @@ OUR_HANDLERS = [
     (r"/students", handlers.StudentsHandler),
     (r"/students/([^/]+)/clear-lockout", handlers.ClearLockoutHandler),
     (r"/students/([^/]+)/delete", handlers.DeleteHandler),
+    (r"/students/add-class", handlers.AddClassHandler),
+    (r"/students/collect", course_pages.CollectHandler),
+    (r"/students/collected/([^/]+)", course_pages.CollectedHandler),
+    (r"/lessons", course_pages.LessonsHandler),
 ]
 
 
@@ -77,6 +89,27 @@ class ClassroomAuthenticator(NativeAuthenticator):
         help=(
             "Password checks (logins, signups) that may wait for a processor; beyond "
             "that, the page says the box is busy. A whole class logging in at once must fit."
+        ),
+    )
+
+    lessons_index = Unicode(
+        "/srv/classbox/lessons.json",
+        config=True,
+        help="The lessons the teacher published (classbox.lessons writes it): the Lessons page.",
+    )
+
+    homework_dir = Unicode(
+        "/var/backups/classbox/homework",
+        config=True,
+        help="Where the Students page's Collect writes archives of homework (for root only).",
+    )
+
+    must_change_dir = Unicode(
+        MUST_CHANGE_DIR,
+        config=True,
+        help=(
+            "One empty file per student who must choose their own password at the next login "
+            "(NativeAuthenticator's table has no column for it)."
         ),
     )
 
@@ -276,6 +309,40 @@ class ClassroomAuthenticator(NativeAuthenticator):
         else:
             info.password = hashed
         self.db.commit()
+
+    # --- A password the teacher handed out, changed at first login -----------
+
+    def must_change(self, username):
+        """True when `username` must choose their own password before starting a server."""
+        return usernames.well_formed(username) and os.path.exists(os.path.join(self.must_change_dir, username))
+
+    def set_must_change(self, username, must_change):
+        """Ask `username` to choose their own password (or stop asking)."""
+        if not usernames.well_formed(username):  # the name becomes a file name
+            return
+        marker = os.path.join(self.must_change_dir, username)
+        if must_change:
+            os.makedirs(self.must_change_dir, mode=0o700, exist_ok=True)
+            with open(marker, "w"):
+                pass
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(marker)
+
+    def pre_spawn_start(self, user, spawner):
+        """No server until a student has replaced the password on their slip.
+
+        JupyterHub 5 shows the error's jupyterhub_html_message on /hub/spawn
+        (the page answers with its status) and on /hub/user/<name> afterwards
+        (its "Spawn failed" page), and the API answers with its status.
+        """
+        if self.must_change(user.name):
+            raise handlers.must_change_error(url_path_join(spawner.hub.base_url, "change-password"))
+
+    def delete_user(self, user):
+        """NativeAuthenticator's (the row with the password goes), and the must-change marker."""
+        self.set_must_change(user.name, False)
+        return super().delete_user(user)
 
     def set_approved(self, username, approved):
         """Approve a signup (or withdraw the approval); False when there is no such account."""

@@ -148,9 +148,13 @@ class _FolderWalk:
     its folder's descriptor with O_NOFOLLOW, so a link that a student's process
     swaps in while the walk runs is skipped, never followed by root."""
 
-    def __init__(self, tar: tarfile.TarFile, changed: list[str]):
+    def __init__(
+        self, tar: tarfile.TarFile, changed: list[str], leave_out: frozenset[str] = frozenset(), links: bool = True
+    ):
         self.tar = tar
         self.changed = changed  # files that changed between their listing and the end of their read
+        self.leave_out = leave_out  # names of folders not walked (homework: .ipynb_checkpoints)
+        self.links = links  # homework leaves links out: the teacher unpacks it on their own computer
         self.first_names: dict[tuple[int, int], str] = {}  # hard links, within this folder only
 
     def add_folder(self, parent_fd: int, name: str, arcname: str) -> bool:
@@ -168,10 +172,11 @@ class _FolderWalk:
 
     def _add_entry(self, folder_fd: int, name: str, listed: os.stat_result, arcname: str) -> None:
         if stat.S_ISDIR(listed.st_mode):
-            self.add_folder(folder_fd, name, arcname)
+            if name not in self.leave_out:
+                self.add_folder(folder_fd, name, arcname)
         elif stat.S_ISREG(listed.st_mode):
             self._add_file(folder_fd, name, listed, arcname)
-        elif stat.S_ISLNK(listed.st_mode):
+        elif stat.S_ISLNK(listed.st_mode) and self.links:
             self._add_link(folder_fd, name, listed, arcname)
         # pipes and sockets mean nothing on another box
 
@@ -196,9 +201,10 @@ class _FolderWalk:
         fd = _open_unless_gone(folder_fd, name)
         if fd is None:
             return
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)  # swapped for a pipe or a folder since it was listed (open() refuses a folder)
+            return
         with open(fd, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return  # swapped for a pipe or a folder since it was listed
             info = _member(arcname, tarfile.REGTYPE, listed)
             info.size = listed.st_size
             reader = _PaddedReader(stream, listed.st_size)
@@ -372,7 +378,7 @@ def check_backup(archive: Path) -> tuple[dict, list[tarfile.TarInfo]]:
 
 
 @contextlib.contextmanager
-def _open_folder(top: Path | int, parts: tuple[str, ...] = ()):
+def open_folder(top: Path | int, parts: tuple[str, ...] = ()):
     """A folder beneath `top` (a path or a descriptor), opened one step at a time,
     each step refusing to follow a link."""
     fd = os.open(top, _FOLDER) if isinstance(top, Path) else os.dup(top)
@@ -399,14 +405,14 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, folder_fd: int, n
 
 def _unpack_member(tar: tarfile.TarFile, member: tarfile.TarInfo, top_fd: int) -> None:
     *folder, name = PurePosixPath(member.name).parts
-    with _open_folder(top_fd, tuple(folder)) as folder_fd:
+    with open_folder(top_fd, tuple(folder)) as folder_fd:
         if member.isdir():
             os.mkdir(name, 0o700, dir_fd=folder_fd)
         elif member.issym():
             os.symlink(member.linkname, name, dir_fd=folder_fd)
         elif member.islnk():
             *source_folder, source = PurePosixPath(member.linkname).parts
-            with _open_folder(top_fd, tuple(source_folder)) as source_fd:
+            with open_folder(top_fd, tuple(source_folder)) as source_fd:
                 os.link(source, name, src_dir_fd=source_fd, dst_dir_fd=folder_fd, follow_symlinks=False)
         else:
             _write_file(tar, member, folder_fd, name)
@@ -418,11 +424,11 @@ def _stage(archive: Path, members: list[tarfile.TarInfo], folders_stage: Path, d
     database = next(member for member in members if member.name == DATABASE)
     staged_db = db_stage / "jupyterhub.sqlite"
     with tarfile.open(archive, "r:gz") as tar:
-        with _open_folder(folders_stage) as folders_fd:
+        with open_folder(folders_stage) as folders_fd:
             for member in members:
                 if member.name.startswith(f"{STUDENTS}/"):
                     _unpack_member(tar, member, folders_fd)
-        with _open_folder(db_stage) as db_fd:
+        with open_folder(db_stage) as db_fd:
             _write_file(tar, database, db_fd, staged_db.name)
     os.chmod(staged_db, 0o600)
     with contextlib.closing(sqlite3.connect(staged_db)) as db:

@@ -7,7 +7,8 @@ normal page), and nothing changes an account on a plain GET: approve, discard,
 clear a lockout and delete ask on GET and act on POST, where JupyterHub checks
 the page's _xsrf token (BaseHandler.prepare, for every method but GET, HEAD
 and OPTIONS). /hub/students is new: the teacher's list of accounts, one click
-from the nav bar.
+from the nav bar; so is /hub/students/add-class, a class list in one paste
+(`classlist`), answered with the slips to print.
 
 Each class that replaces one of NativeAuthenticator's has its name. The four
 `post` methods below are whole replacements: NativeAuthenticator's have no
@@ -16,6 +17,7 @@ hook for a refusal's sentence, a busy answer or a hash made off the event loop.
 
 import asyncio
 import os
+from html import escape
 from types import SimpleNamespace
 
 from jupyterhub import orm
@@ -25,7 +27,7 @@ from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from tornado import web
 
-from . import disk, passwords, rules, usernames
+from . import classlist, disk, passwords, rules, usernames
 
 BUSY_SECONDS = "5"  # Retry-After on a busy answer
 
@@ -83,6 +85,9 @@ class LoginHandler(native.LoginHandler):
         # The authenticator leaves its reason here when it refuses (see its login_refusal).
         self.login_refusal = rules.WRONG_LOGIN
         user = await self.login_user(data)  # also makes `user` this request's current user
+        if user and self.authenticator.must_change(user.name):
+            self.redirect(f"{self.hub.base_url}change-password")  # the page says why
+            return
         if user:
             self.redirect(self.get_next_url(user))
             return
@@ -93,7 +98,30 @@ class LoginHandler(native.LoginHandler):
         self.finish(html)
 
 
+def must_change_error(change_password_url):
+    """What starting a server answers while the student must choose their own password."""
+    error = web.HTTPError(403, rules.MUST_CHANGE)
+    # JupyterHub shows these on its error and "Spawn failed" pages instead of a generic sentence.
+    error.jupyterhub_message = rules.MUST_CHANGE
+    error.jupyterhub_html_message = (
+        f'{escape(rules.MUST_CHANGE)} <a href="{escape(change_password_url)}">Change your password</a>, '
+        "then start your server."
+    )
+    return error
+
+
 class ChangePasswordHandler(native.ChangePasswordHandler):
+    """A student's own password; the first change of a password from a slip lets them start."""
+
+    @web.authenticated
+    async def get(self):
+        user = await self.get_current_user()
+        page = {"user_name": user.name}
+        if self.authenticator.must_change(user.name):
+            page.update(result_message=rules.MUST_CHANGE, alert="alert-info")
+        html = await self.render_template("change-password.html", **page)
+        self.finish(html)
+
     @web.authenticated
     async def post(self):
         user = await self.get_current_user()
@@ -109,12 +137,17 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
                     new_password,
                     self.get_body_argument("new_password_confirmation", "", strip=False),
                 )
+            if problem is None and new_password == old and self.authenticator.must_change(user.name):
+                problem = "Choose a new password, not the one you were given."
             if problem is None:
                 await self.authenticator.change_password(user.name, new_password)
         except passwords.Busy:
             answer_busy(self)
             problem = rules.BUSY
-        if problem is None:
+        if problem is None and self.authenticator.must_change(user.name):
+            self.authenticator.set_must_change(user.name, False)
+            alert, message = "alert-success", "Your password has been changed. You can start now: open Home."
+        elif problem is None:
             alert, message = "alert-success", "Your password has been changed."
         else:
             alert, message = "alert-danger", problem
@@ -416,3 +449,64 @@ class DeleteHandler(AccountAction):
             self.log.error("Could not delete the files of %s: %s", user_name, error)
             raise Refused(f"The account {user_name} was deleted, but not all of the files: {error}") from error
         return f"The account {user_name} and the files were deleted; the username is free again."
+
+
+# --- A class in one paste -------------------------------------------------------
+
+
+class AddClassHandler(TeacherPages):
+    """/hub/students/add-class: paste a class list, get an account and a printed slip per student.
+
+    The passwords are on the answer to the POST only: never stored in clear,
+    never logged, and the page is not kept in the browser's cache.
+    """
+
+    async def show_form(self, class_list="", must_change=True, message=None, status=200):
+        self.set_status(status)
+        html = await self.render_template(
+            "add-class.html",
+            class_list=class_list,
+            must_change=must_change,
+            max_names=classlist.MAX_NAMES,
+            result_message=message,
+            alert="alert-danger",
+        )
+        self.finish(html)
+
+    def box_address(self):
+        """The hub's address as the teacher's browser reached it, like http://box.lan/jupyterhub/."""
+        return f"{self.request.protocol}://{self.request.host}{self.hub.base_url.removesuffix('hub/')}"
+
+    @web.authenticated
+    @needs_scope("admin:users")
+    async def get(self):
+        await self.show_form()
+
+    @needs_scope("admin:users")
+    async def post(self):
+        text = self.get_body_argument("class_list", "", strip=False)
+        must_change = self.get_body_argument("must_change", "") == "on"
+        lines, problem = classlist.read_paste(text)
+        if problem:
+            await self.show_form(text, must_change, problem, status=400)
+            return
+        if passwords.QUEUE.full():
+            answer_busy(self)
+            await self.show_form(text, must_change, rules.BUSY, status=503)
+            return
+        result = await classlist.create_accounts(self.authenticator, lines, must_change)
+        for name, _ in result.created:
+            self.user_from_username(name)  # on the Admin page at once, as after a signup
+        self.log.info("Add a class by %s: %s", self.current_user.name, result.summary())
+        if result.busy:
+            answer_busy(self)
+        self.set_header("Cache-Control", "no-store")
+        html = await self.render_template(
+            "class-sheet.html",
+            slips=classlist.slips(result),
+            not_created=result.not_created(),
+            address=self.box_address(),
+            must_change=must_change,
+            standalone=False,
+        )
+        self.finish(html)

@@ -74,3 +74,4 @@ AWAITING_APPROVAL = (
 WRONG_LOGIN = "Wrong username or password. Check both and try again (usernames are lowercase)."
 NOT_APPROVED = "Your account is waiting for your teacher's approval. Try again once they have approved it."
 BUSY = "The box is busy, try again in a few seconds."
+MUST_CHANGE = "Choose your own password before you start."

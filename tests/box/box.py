@@ -7,10 +7,14 @@ demo box (BOX_URL, BOX_CONTAINER, BOX_SLOWNESS, TEST_ARTIFACTS, CHROMIUM).
 
 import contextlib
 import os
+import re
 import secrets
 import subprocess
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -66,6 +70,14 @@ def only_in_the_first_pass(host, what):
         pytest.skip(f"{what} was checked in the first verify pass")
 
 
+def docs_screenshot(page, name, full_page=True):
+    """Keep what the page shows for the guides: TEST_ARTIFACTS/docs/<name>.png
+    (docs/images/ holds the copies the guides show)."""
+    folder = ARTIFACTS / "docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+
 def new_student_name(prefix="student"):
     return f"{prefix}{secrets.token_hex(3)}"
 
@@ -86,6 +98,36 @@ def hub_answers():
             return answer.status == 200
     except OSError:
         return False
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """One browser's cookies; answers as (status, text), redirects not followed."""
+
+    def __init__(self):
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirects())
+
+    def open(self, url, form=None, timeout=120):
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(url, data=data, timeout=timeout) as answer:
+                return answer.status, answer.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8", "replace")
+
+    def token(self, path="login"):
+        """Open a form's page; its _xsrf token (also set as this browser's cookie)."""
+        status, page = self.open(f"{HUB_URL}/hub/{path}")
+        assert status == 200, f"GET {path} answered {status}"
+        return re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+
+    def post_form(self, path, **fields):
+        """Open the form's page (for its _xsrf token), then post it."""
+        return self.open(f"{HUB_URL}/hub/{path}", {"_xsrf": self.token(path), **fields})
 
 
 @contextlib.contextmanager

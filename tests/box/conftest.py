@@ -78,6 +78,7 @@ def other_page(browser, request):
 def pytest_configure(config):
     config.addinivalue_line("markers", "after_all: runs after every other test (checks what they left behind)")
     config.addinivalue_line("markers", "smoke: the checks the offline scenario runs too (`-m smoke`)")
+    config.addinivalue_line("markers", "offline: the offline scenario runs these too, beside the smoke set")
     config.addinivalue_line("markers", "upgrade: the upgrade scenario's checks (molecule/upgrade)")
     config.addinivalue_line("markers", "hub_python: the hub's venv and proxy run (molecule/pi-trixie: no systemd)")
     config.addinivalue_line(
@@ -100,3 +101,15 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Under CI (.ci/run sets TIMINGS), the failed tests go into the summary at the
+    end of its log too: the log's tail is all that some readers get."""
+    timings = os.environ.get("TIMINGS")
+    failed = terminalreporter.stats.get("failed", []) + terminalreporter.stats.get("error", [])
+    if timings and failed:
+        with open(timings, "a") as summary:
+            for report in failed:
+                message = str(report.longrepr).strip().splitlines()[-1:] if report.longrepr else [""]
+                summary.write(f"  FAILED {report.nodeid}: {message[0][:300]}\n")

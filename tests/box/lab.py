@@ -1,10 +1,11 @@
 """What a person does in the browser, as reusable steps for the box tests."""
 
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.box.box import HUB_URL, patient
+from tests.box.box import BOX_URL, HUB_URL, patient
 
 PASSWORD = "blue-koala-42"
 
@@ -93,3 +94,17 @@ def run_cell(page, code, timeout=None):
     output = ran.locator(".jp-OutputArea-output").first
     expect(output).to_be_visible(timeout=timeout)
     return output.inner_text()
+
+
+def record_requests(page):
+    """Every URL this browser asks for from now on, websockets included (a list that grows)."""
+    requested = []
+    page.context.on("request", lambda request: requested.append(request.url))
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    return requested
+
+
+def hosts_besides_the_box(requested):
+    """The hosts, other than the box, that recorded requests went to."""
+    box = urlsplit(BOX_URL).netloc
+    return sorted({urlsplit(url).netloc for url in requested if not re.match(r"(data|blob):", url)} - {box})

@@ -176,12 +176,7 @@ def test_new_packages_are_built_beside_and_a_running_kernel_keeps_its_own(host, 
     assert run_cell(page, "import sys, sympy; print(sys.prefix)").strip() == f"{COURSE}/{after}"
     # the kernels of earlier tests' students still run the old one: they stop
     # (their servers start them again, on the new one), as at a class's end
-    old_kernels = f"grep -lsa '^{COURSE}/{before}/bin/python' /proc/[0-9]*/cmdline | cut -d/ -f3"
-    if host.check_output(old_kernels):
-        host.run_expect([0], f"kill $({old_kernels})")
-        deadline = time.monotonic() + 30
-        while host.check_output(old_kernels) and time.monotonic() < deadline:
-            time.sleep(1)
+    stop_kernels_of(host, before)
     removed = run_site(check=False, tags="course", **more)
     assert removed.returncode == 0, removed.stdout[-3000:]
     assert not host.file(f"{COURSE}/{before}").exists
@@ -190,3 +185,19 @@ def test_new_packages_are_built_beside_and_a_running_kernel_keeps_its_own(host, 
     back = run_site(check=False, tags="course", classbox_course_lock_dir=str(locks))
     assert back.returncode == 0, back.stdout[-3000:]
     assert current_environment(host) == before
+    # the one with sympy goes once its last kernel has stopped (the servers
+    # start their kernels again, on the current one), here by the unit that
+    # prunes at boot: later tests find the box as the scenario made it
+    stop_kernels_of(host, after)
+    host.run_expect([0], "systemctl start classbox-course-prune.service")
+    assert not host.file(f"{COURSE}/{after}").exists
+
+
+def stop_kernels_of(host, environment):
+    """Stop every kernel that runs the course environment `environment`; wait until they are gone."""
+    kernels = f"grep -lsa '^{COURSE}/{environment}/bin/python' /proc/[0-9]*/cmdline | cut -d/ -f3"
+    if host.check_output(kernels):
+        host.run_expect([0], f"kill $({kernels})")
+        deadline = time.monotonic() + 30
+        while host.check_output(kernels) and time.monotonic() < deadline:
+            time.sleep(1)

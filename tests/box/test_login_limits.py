@@ -6,7 +6,6 @@ stall, while a student at the same time still gets in.
 Plain HTTP from threads, as many browsers would post; the box is BOX_URL.
 """
 
-import re
 import threading
 import time
 import urllib.error
@@ -14,9 +13,8 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.cookiejar import CookieJar
 
-from tests.box.box import HUB_URL, SLOWNESS, new_student_name, wait_until
+from tests.box.box import HUB_URL, SLOWNESS, Browser, NoRedirects, new_student_name, wait_until
 
 PASSWORD = "blue-koala-42"
 BUSY = "The box is busy, try again in a few seconds."
@@ -24,36 +22,6 @@ LOCKED = "Too many wrong passwords"
 # nginx lets an address post web_login_burst forms at once (60 by default) and
 # then 10 a second: after a flood, wait until the burst is back for later tests.
 REFILL_SECONDS = 10
-
-
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """One browser's cookies; answers as (status, text), redirects not followed."""
-
-    def __init__(self):
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirects())
-
-    def open(self, url, form=None, timeout=120):
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        try:
-            with self.opener.open(url, data=data, timeout=timeout) as answer:
-                return answer.status, answer.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode("utf-8", "replace")
-
-    def token(self, path="login"):
-        """Open a form's page; its _xsrf token (also set as this browser's cookie)."""
-        status, page = self.open(f"{HUB_URL}/hub/{path}")
-        assert status == 200, f"GET {path} answered {status}"
-        return re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
-
-    def post_form(self, path, **fields):
-        """Open the form's page (for its _xsrf token), then post it."""
-        return self.open(f"{HUB_URL}/hub/{path}", {"_xsrf": self.token(path), **fields})
 
 
 def post_anonymously(path, token, **fields):

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 import classbox
-from classbox import admin, rules
+from classbox import admin, classlist, rules
 
 # The hub imports this checkout's package, wherever pytest found it.
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(classbox.__file__))
@@ -63,6 +63,7 @@ c.NativeAuthenticator.minimum_password_length = 8
 c.NativeAuthenticator.allowed_failed_logins = 5
 c.NativeAuthenticator.seconds_before_next_try = 300
 c.ClassroomAuthenticator.state_root = "{tmp}/var-lib"
+c.ClassroomAuthenticator.must_change_dir = "{tmp}/must-change-password"
 {extra}
 """
 
@@ -404,3 +405,115 @@ def test_the_signup_page_states_the_username_rule_of_the_package(hub):
     page = requests.get(f"{hub.url}/signup")
     assert page.status_code == 200
     assert usernames.RULE in html.unescape(" ".join(page.text.split()))
+
+
+# --- A class in one paste ------------------------------------------------------------
+
+
+def slips_of(page):
+    return re.findall(
+        r'<span class="slip-username">([^<]*)</span>.*?<span class="slip-password">([^<]*)</span>', page.text, re.S
+    )
+
+
+def refused_of(page):
+    found = re.search(r'<ul id="refused">(.*?)</ul>', page.text, re.S)
+    items = re.findall(r"<li>(.*?)</li>", found.group(1), re.S) if found else []
+    return [html.unescape(" ".join(re.sub(r"<[^>]+>", "", item).split())) for item in items]
+
+
+def test_a_pasted_class_gets_accounts_and_slips_that_log_in_and_must_change_first(hub):
+    tag = new_name("c")
+    existing = new_name("old")
+    sign_up(hub, existing)
+    teacher = as_admin(hub)
+    students = teacher.get(f"{hub.url}/students")
+    assert 'href="/jupyterhub/hub/students/add-class"' in students.text and "Add a class" in students.text
+    form = teacher.get(f"{hub.url}/students/add-class")
+    assert form.status_code == 200
+    assert 'id="class-list"' in form.text and 'id="add-class"' in form.text
+    assert re.search(r'id="must-change"\s+checked', form.text)
+
+    class_list = f"Student;Group\nAda {tag};9B\nZoë {tag};9B\n9 Lives;9B\n{existing};9B\nada.{tag};9C\n"
+    answer = post_form(teacher, f"{hub.url}/students/add-class", class_list=class_list, must_change="on")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "2 new accounts" in html.unescape(answer.text)
+    slips = slips_of(answer)
+    assert [name for name, _ in slips] == [f"ada-{tag}", f"zoe-{tag}"]
+    port = hub.url.split(":")[2].split("/")[0]
+    assert f"<strong>http://127.0.0.1:{port}/jupyterhub/</strong>" in answer.text
+    refused = refused_of(answer)
+    assert len(refused) == 3
+    assert refused[0].startswith("Line 4, 9 Lives: That username has characters")
+    assert refused[1] == f"Line 5, {existing}: '{existing}' {classlist.EXISTING}."
+    assert refused[2] == f"Line 6, ada.{tag}: 'ada-{tag}' is already on line 2 of this list."
+    assert approved(hub, f"zoe-{tag}") is True
+    assert (hub.tmp / "must-change-password" / f"zoe-{tag}").exists()
+    # the existing account kept its password
+    assert log_in(hub, existing)[1].status_code == 302
+
+    # The slip's password logs in, and the first stop is choosing one's own.
+    name, password = slips[0]
+    student, answer = log_in(hub, name, password)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/jupyterhub/hub/change-password"
+    page = student.get(f"{hub.url}/change-password")
+    assert rules.MUST_CHANGE in alert_of(page)
+    # no server before that: JupyterHub's error page says why, with the way out
+    spawn = student.get(f"{hub.url}/spawn", allow_redirects=False)
+    assert spawn.status_code == 403, spawn.text
+    assert rules.MUST_CHANGE in html.unescape(spawn.text)
+    assert 'href="/jupyterhub/hub/change-password"' in spawn.text
+
+    same = post_form(
+        student, f"{hub.url}/change-password", old_password=password, new_password=password,
+        new_password_confirmation=password,
+    )  # fmt: skip
+    assert "not the one you were given" in alert_of(same)
+    changed = post_form(
+        student, f"{hub.url}/change-password", old_password=password, new_password="quiet-heron-31",
+        new_password_confirmation="quiet-heron-31",
+    )  # fmt: skip
+    assert "Your password has been changed" in alert_of(changed)
+    assert not (hub.tmp / "must-change-password" / name).exists()
+    answer = log_in(hub, name, "quiet-heron-31")[1]
+    assert answer.status_code == 302 and "change-password" not in answer.headers["Location"]
+
+    # a reset by the teacher leaves the marker of a student who has not changed yet
+    other, other_password = slips[1]
+    post_form(teacher, f"{hub.url}/change-password/{other}", new_password=PASSWORD, new_password_confirmation=PASSWORD)
+    assert (hub.tmp / "must-change-password" / other).exists()
+    # deleting the account removes it
+    post_form(teacher, f"{hub.url}/students/{other}/delete", choice="keep")
+    assert not (hub.tmp / "must-change-password" / other).exists()
+
+
+def test_without_must_change_the_student_goes_straight_in(hub):
+    name = new_name("free")
+    teacher = as_admin(hub)
+    answer = post_form(teacher, f"{hub.url}/students/add-class", class_list=name)
+    [(created, password)] = slips_of(answer)
+    assert created == name and "choose your own password" not in answer.text
+    answer = log_in(hub, name, password)[1]
+    assert answer.status_code == 302 and "change-password" not in answer.headers["Location"]
+
+
+def test_an_empty_or_too_long_class_list_is_a_readable_400(hub):
+    teacher = as_admin(hub)
+    answer = post_form(teacher, f"{hub.url}/students/add-class", class_list=" \n", must_change="on")
+    assert answer.status_code == 400 and alert_of(answer) == classlist.NO_NAMES
+    many = "\n".join(new_name("many") for _ in range(classlist.MAX_NAMES + 1))
+    answer = post_form(teacher, f"{hub.url}/students/add-class", class_list=many)
+    assert answer.status_code == 400 and f"At most {classlist.MAX_NAMES} names" in alert_of(answer)
+    # the paste and the unticked box are kept
+    assert many.split()[-1] in answer.text and not re.search(r'id="must-change"\s+checked', answer.text)
+    assert approved(hub, many.split()[0]) is None
+
+
+def test_a_student_cannot_add_a_class(hub):
+    name = new_name("s")
+    sign_up(hub, name)
+    student, _ = log_in(hub, name)
+    assert student.get(f"{hub.url}/students/add-class").status_code == 403
+    answer = post_with_token(student, f"{hub.url}/students/add-class", class_list="intruder")
+    assert answer.status_code == 403 and approved(hub, "intruder") is None
