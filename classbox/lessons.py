@@ -36,7 +36,8 @@ import tempfile
 import urllib.parse
 from pathlib import Path, PurePosixPath
 
-# Where each student's copy goes (nbgitpuller's targetpath, in their folder).
+# Where each student's copy goes (nbgitpuller's targetpath, in their folder),
+# and the branch: nginx lets nbgitpuller pull these only (web role's nginx.conf.j2).
 TARGET = "lessons"
 BRANCH = "main"
 # Names nobody means to hand out: version control, editors' and Jupyter's leftovers.
@@ -91,7 +92,7 @@ def pack(source: Path, output: Path) -> dict:
     if not output.is_file() or output.read_bytes() != data:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
-    return {"tar": str(output), "sha256": _digest(data), "files": len(files)}
+    return {"tar": str(output), "sha256": hashlib.sha256(data).hexdigest(), "files": len(files)}
 
 
 # --- On the box ---------------------------------------------------------------
@@ -106,19 +107,6 @@ def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
             raise LessonsError(f"the archive holds {member.name!r}, which is not a plain file inside it")
         members.append(member)
     return members
-
-
-def _unpack(archive: Path, target: Path) -> list[str]:
-    """Unpack `archive` into the empty folder `target`; returns the files' relative names."""
-    with tarfile.open(archive) as tar:
-        members = _members(tar)
-        for member in members:
-            path = target / member.name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(member) as source, open(path, "wb") as copy:
-                shutil.copyfileobj(source, copy)
-            os.chmod(path, member.mode & 0o755)
-    return [member.name for member in members]
 
 
 def _git(repo: Path, *args: str, env=None, work_tree: Path | None = None) -> str:
@@ -190,15 +178,20 @@ def index(files_root: Path, files: list[str], repo: Path) -> list[dict]:
     return lessons
 
 
+def _replace(path: Path, source, mode: int) -> None:
+    """Write the stream `source` to a new file renamed over `path`: a reader sees the old file or the new."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as temp:
+        shutil.copyfileobj(source, temp)
+    os.chmod(temp.name, mode)  # modified: when it was published
+    os.replace(temp.name, path)
+
+
 def _write_json(path: Path, content) -> bool:
     """Write `content` as JSON (readable by all), only when it changed; True if it did."""
     text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as temp:
-        temp.write(text)
-    os.chmod(temp.name, 0o644)
-    os.replace(temp.name, path)
+    _replace(path, io.BytesIO(text.encode("utf-8")), 0o644)
     return True
 
 
@@ -209,8 +202,7 @@ def publish(archive: Path, repo: Path, index_path: Path) -> dict:
         _git(repo, "init", "--quiet", "--bare", f"--initial-branch={BRANCH}")
     with tempfile.TemporaryDirectory(prefix="classbox-lessons-") as scratch:
         files_root = Path(scratch) / "files"
-        files_root.mkdir()
-        files = _unpack(archive, files_root)
+        files = sync(archive, files_root)["written"]  # into an empty folder: every file
         index_env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
         _git(repo, "add", "--all", ".", env=index_env, work_tree=files_root)
         tree = _git(repo, "write-tree", env=index_env)
@@ -244,13 +236,8 @@ def sync(archive: Path, target: Path) -> dict:
             path = target / member.name
             for folder in reversed(PurePosixPath(member.name).parents[:-1]):
                 (target / folder).mkdir(mode=0o755, exist_ok=True)
-            data = tar.extractfile(member).read()
-            current = path.is_file() and not path.is_symlink() and _digest(path.read_bytes())
-            if current != _digest(data) or stat.S_IMODE(path.stat().st_mode) != member.mode & 0o755:
-                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as temp:
-                    temp.write(data)
-                os.chmod(temp.name, member.mode & 0o755)  # modified: when it was published
-                os.replace(temp.name, path)
+            if not _holds(path, tar, member):  # files are streamed: shared data may be large
+                _replace(path, tar.extractfile(member), member.mode & 0o755)
                 written.append(member.name)
     for folder, subfolders, names in os.walk(target, topdown=False):
         for name in names + subfolders:
@@ -266,8 +253,18 @@ def sync(archive: Path, target: Path) -> dict:
     return {"changed": bool(written or removed), "written": written, "removed": removed}
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _holds(path: Path, tar: tarfile.TarFile, member: tarfile.TarInfo) -> bool:
+    """True when `path` is a plain file with the member's mode and contents."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    status = path.stat()
+    if stat.S_IMODE(status.st_mode) != member.mode & 0o755 or status.st_size != member.size:
+        return False
+    with open(path, "rb") as current:
+        return (
+            hashlib.file_digest(current, "sha256").digest()
+            == hashlib.file_digest(tar.extractfile(member), "sha256").digest()
+        )
 
 
 def main(argv=None) -> int:
