@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down control setup check-fresh-setup check-control test test-pi lint unit wheels pins molecule offline upgrade bench bench-stock bench-offline
+.PHONY: demo demo-down control setup check-fresh-setup check-control test test-pi lint unit labextension wheels pins molecule offline upgrade bench bench-stock bench-offline
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -33,12 +33,16 @@ lint:
 	ansible-lint --profile production
 	python -m classbox.variables_doc --check
 	python -m classbox.architecture --check
+	python -m classbox.labextension_check
 	ruff check .
 	ruff format --check .
 	python -m classbox.settings
 
 unit:
 	PYTHONDONTWRITEBYTECODE=1 $(HUBVENV)/bin/python -m pytest -p no:cacheprovider tests/unit
+
+labextension:  ## Build JupyterLab's Share a copy (classbox/labextension) into its committed built/ folder (needs Node.js, npm)
+	scripts/build-labextension.sh
 
 wheels:  ## Every lock has a wheel of each pin for its release's Python on amd64 and arm64 (asks PyPI)
 	python -m classbox.wheels

@@ -36,9 +36,9 @@ from jupyterhub.utils import url_path_join
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
-from traitlets import Integer, Set, Unicode, observe
+from traitlets import Float, Integer, Set, Unicode, observe
 
-from . import course_pages, handlers, passwords, rules, usernames
+from . import course_pages, handlers, passwords, rules, share_pages, usernames
 
 # The hub's state directory (classbox_hub_state_dir): nobody but root reads it.
 MUST_CHANGE_DIR = "/var/lib/jupyterhub/must-change-password"
@@ -67,6 +67,7 @@ OUR_HANDLERS = [
     (r"/students/collect", course_pages.CollectHandler),
     (r"/students/collected/([^/]+)", course_pages.CollectedHandler),
     (r"/lessons", course_pages.LessonsHandler),
+    *share_pages.HANDLERS,
 ]
 
 
@@ -102,6 +103,20 @@ class ClassroomAuthenticator(NativeAuthenticator):
         "/var/backups/classbox/homework",
         config=True,
         help="Where the Students page's Collect writes archives of homework (for root only).",
+    )
+
+    share_dir = Unicode(
+        "/var/lib/jupyterhub/shares",
+        config=True,
+        help="Share a copy (classbox.sharing): the links and their snapshots, for root only.",
+    )
+
+    share_days = Float(7, config=True, help="How long a shared link works, in days.")
+
+    share_max_megabytes = Float(20, config=True, help="The largest file a student may share, in MB.")
+
+    shares_per_ten_minutes = Integer(
+        20, config=True, help="How many links one person may make in ten minutes (more is refused with a sentence)."
     )
 
     must_change_dir = Unicode(

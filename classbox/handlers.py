@@ -27,7 +27,7 @@ from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from tornado import web
 
-from . import classlist, disk, passwords, rules, usernames
+from . import classlist, disk, passwords, rules, share_pages, usernames
 
 BUSY_SECONDS = "5"  # Retry-After on a busy answer
 
@@ -255,6 +255,7 @@ class TeacherPages(native.LocalBase):
                 accounts=self.accounts(sizes),
                 disk_summary=disk.summary(space) if space else "",
                 needs_approval=not self.authenticator.open_signup,
+                shares=share_pages.rows(share_pages.store(self.authenticator).links(), self.hub.base_url),
                 result_message=message,
                 alert=alert,
             )
@@ -267,7 +268,7 @@ class StudentsHandler(TeacherPages):
     @web.authenticated
     @needs_scope("admin:users")
     async def get(self):
-        await self.show()
+        await self.show(message=share_pages.withdrawn_message(self))
 
 
 class AuthorizationAreaHandler(TeacherPages):

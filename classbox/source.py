@@ -7,7 +7,9 @@ when it changed.
     python -m classbox.source OUT.tar      (from the repository's root)
 
 Only the package's own files travel (pyproject.toml, classbox/*.py,
-classbox/templates/*.html): never a cache (__pycache__).
+classbox/templates/*.html, and JupyterLab's Share a copy as built, in
+classbox/labextension/built): never a cache (__pycache__), nor the extension's
+source or node_modules.
 """
 
 import sys
@@ -15,7 +17,13 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PATTERNS = ("pyproject.toml", "classbox/*.py", "classbox/templates/*.html")
+PATTERNS = (
+    "pyproject.toml",
+    "classbox/*.py",
+    "classbox/templates/*.html",
+    "classbox/labextension/built/package.json",
+    "classbox/labextension/built/static/*",
+)
 # One fixed time for every file, so the same files make the same bytes; after
 # 1980, since building the wheel zips them and ZIP has no earlier dates.
 FIXED_MTIME = 1577836800  # 2020-01-01
@@ -33,10 +41,13 @@ def write(out: Path, root: Path = ROOT):
         info.mode = 0o755 if info.isdir() else 0o644
         return info
 
+    paths = files(root)
+    # each file's folders first, so that unpacking makes them with these modes
+    folders = sorted({folder for path in paths for folder in path.relative_to(root).parents} - {Path(".")})
     with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as archive:
-        for folder in ("classbox", "classbox/templates"):
-            archive.add(root / folder, arcname=folder, recursive=False, filter=plain)
-        for path in files(root):
+        for folder in folders:
+            archive.add(root / folder, arcname=str(folder), recursive=False, filter=plain)
+        for path in paths:
             archive.add(path, arcname=str(path.relative_to(root)), filter=plain)
 
 

@@ -3,6 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.box.box import BOX_URL, HUB_URL, patient
@@ -21,10 +22,22 @@ def sign_up(page, username, password=PASSWORD, confirmation=None, hub=HUB_URL):
     return answer.value.status, page.locator(".alert")
 
 
+def go_to(page, url):
+    """page.goto, also when the page shown was redirecting itself: the spawn page goes to the
+    student's server the moment it is ready, which aborts a navigation begun at that instant."""
+    try:
+        page.goto(url)
+    except PlaywrightError as error:
+        if "ERR_ABORTED" not in str(error):
+            raise
+        page.wait_for_load_state()
+        page.goto(url)
+
+
 def log_in(page, username, password=PASSWORD, hub=HUB_URL):
     """Log in from a clean session; returns the HTTP status of the answer."""
     page.context.clear_cookies()
-    page.goto(f"{hub}/hub/login")
+    go_to(page, f"{hub}/hub/login")
     page.fill("#username_input", username)
     page.fill("#password_input", password)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:

@@ -31,6 +31,7 @@ BAD_VALUES = [
     ({"jupyterhub_class_sise": 25}, "jupyterhub_class_sise is not a setting"),  # a typo
     ({"packages_bundle": "bundles/classbox-bundle-arm64.tar"}, "packages_bundle must be the full path"),
     ({"base_zram_percent": 150}, "base_zram_percent is a percentage"),
+    ({"jupyterhub_share_max_megabytes": 500}, "jupyterhub_share_max_megabytes is above 0 and at most 100"),
 ]
 
 

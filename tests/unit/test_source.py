@@ -14,6 +14,14 @@ def test_the_archive_is_the_same_bytes_each_time_and_holds_no_cache(tmp_path):
     (root / "classbox" / "__init__.py").write_text("")
     (root / "classbox" / "templates" / "page.html").write_text("<p>")
     (root / "classbox" / "__pycache__" / "__init__.cpython-313.pyc").write_bytes(b"cache")
+    # JupyterLab's Share a copy: as built, not its source nor what npm installed to build it
+    extension = root / "classbox" / "labextension"
+    (extension / "built" / "static").mkdir(parents=True)
+    (extension / "node_modules" / "x").mkdir(parents=True)
+    (extension / "index.js").write_text("source")
+    (extension / "node_modules" / "x" / "index.js").write_text("npm")
+    (extension / "built" / "package.json").write_text("{}")
+    (extension / "built" / "static" / "remoteEntry.1.js").write_text("built")
     first, second = tmp_path / "a.tar", tmp_path / "b.tar"
     source.write(first, root)
     (root / "classbox" / "__init__.py").touch()  # a new mtime: the same content
@@ -22,8 +30,13 @@ def test_the_archive_is_the_same_bytes_each_time_and_holds_no_cache(tmp_path):
     with tarfile.open(first) as archive:
         assert archive.getnames() == [
             "classbox",
+            "classbox/labextension",
+            "classbox/labextension/built",
+            "classbox/labextension/built/static",
             "classbox/templates",
             "classbox/__init__.py",
+            "classbox/labextension/built/package.json",
+            "classbox/labextension/built/static/remoteEntry.1.js",
             "classbox/templates/page.html",
             "pyproject.toml",
         ]
