@@ -22,6 +22,7 @@ from tornado import web
 
 from . import homework
 from .handlers import TeacherPages
+from .share_pages import send_file
 
 ARCHIVE_NAME = re.compile(r"homework-[A-Za-z0-9._-]+\.tar\.gz")
 
@@ -85,13 +86,9 @@ class CollectedHandler(TeacherPages):
             raise web.HTTPError(404)
         path = Path(self.authenticator.homework_dir) / name
         try:
-            stream = open(path, "rb")  # noqa: SIM115 (closed below, after the last chunk)
+            stream = open(path, "rb")  # noqa: SIM115 (send_file closes it)
         except FileNotFoundError:
             raise web.HTTPError(404) from None
         self.set_header("Content-Type", "application/gzip")
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')
-        with stream:
-            while chunk := stream.read(1 << 20):
-                self.write(chunk)
-                await self.flush()
-        self.finish()
+        await send_file(self, stream)

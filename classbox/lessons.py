@@ -178,10 +178,24 @@ def index(files_root: Path, files: list[str], repo: Path) -> list[dict]:
     return lessons
 
 
-def _replace(path: Path, source, mode: int) -> None:
-    """Write the stream `source` to a new file renamed over `path`: a reader sees the old file or the new."""
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as temp:
-        shutil.copyfileobj(source, temp)
+# A file being written, before it is renamed into place (classbox.sharing
+# removes those a stopped hub left behind).
+WRITING = ".writing-"
+
+
+def replace_file(path: Path, source, mode: int) -> None:
+    """Write the stream `source` to a new file renamed over `path`: a reader sees the old file or the new.
+
+    The package's one writer of files that others read while they change (the
+    lessons, their index and shared data here; shared snapshots' views in
+    classbox.sharing).
+    """
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=WRITING, delete=False) as temp:
+        try:
+            shutil.copyfileobj(source, temp)
+        except BaseException:
+            os.unlink(temp.name)
+            raise
     os.chmod(temp.name, mode)  # modified: when it was published
     os.replace(temp.name, path)
 
@@ -191,7 +205,7 @@ def _write_json(path: Path, content) -> bool:
     text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    _replace(path, io.BytesIO(text.encode("utf-8")), 0o644)
+    replace_file(path, io.BytesIO(text.encode("utf-8")), 0o644)
     return True
 
 
@@ -237,7 +251,7 @@ def sync(archive: Path, target: Path) -> dict:
             for folder in reversed(PurePosixPath(member.name).parents[:-1]):
                 (target / folder).mkdir(mode=0o755, exist_ok=True)
             if not _holds(path, tar, member):  # files are streamed: shared data may be large
-                _replace(path, tar.extractfile(member), member.mode & 0o755)
+                replace_file(path, tar.extractfile(member), member.mode & 0o755)
                 written.append(member.name)
     for folder, subfolders, names in os.walk(target, topdown=False):
         for name in names + subfolders:

@@ -68,7 +68,7 @@ def rows(shares: list[sharing.Share], prefix: str) -> list[dict]:
             "size": sharing.megabytes(share.size),
             "made": when(share.made),
             "expires": when(share.expires),
-            "state": {"open": "open", "withdrawn": "withdrawn", "expired": "expired"}[share.state(now)],
+            "state": share.state(now),
             "copies": share.copies,
             "href": f"{prefix}s/{share.code}",
         }

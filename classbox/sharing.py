@@ -19,6 +19,7 @@ import base64
 import binascii
 import codecs
 import html
+import io
 import json
 import os
 import re
@@ -32,6 +33,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .lessons import WRITING, replace_file
 
 # Letters and digits that cannot be mistaken for each other when read out or
 # written on a board (no 0/o, 1/l/i); a code written in capitals works too.
@@ -145,7 +148,7 @@ class Store:
 
     def upload(self):
         """A new file in the store's folder for a snapshot on its way in (make() takes it, or remove it)."""
-        return tempfile.NamedTemporaryFile(dir=self.folder, prefix=".writing-", delete=False)  # noqa: SIM115
+        return tempfile.NamedTemporaryFile(dir=self.folder, prefix=WRITING, delete=False)  # noqa: SIM115
 
     def _remove_files(self, code: str) -> None:
         for path in (self.data_path(code), self.html_path(code)):
@@ -155,7 +158,7 @@ class Store:
         """Files that belong to no open link: a hub stopped halfway through a share, say."""
         kept = {code for (code,) in self._sql("SELECT code FROM shares WHERE removed = 0")}
         for path in self.folder.iterdir():
-            if path.name.startswith(".writing-") or (path.suffix in (".data", ".html") and path.stem not in kept):
+            if path.name.startswith(WRITING) or (path.suffix in (".data", ".html") and path.stem not in kept):
                 path.unlink(missing_ok=True)
 
     # --- links ----------------------------------------------------------------
@@ -469,19 +472,12 @@ def render_apart(name: str, data_path: Path, html_path: Path) -> None:
     except subprocess.TimeoutExpired:
         pass
     sentence = f"{name} cannot be shown here (it is too long or too complex to show). Open a copy to see it."
-    write_file(html_path, page(name, sentence).encode())
+    write_view(html_path, page(name, sentence).encode())
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """One writer: a temporary file in the same folder, renamed over (never half a file)."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def write_view(path: Path, view: bytes) -> None:
+    """The view's file, for the hub (root) only, never half written."""
+    replace_file(path, io.BytesIO(view), 0o600)
 
 
 def main(argv=None) -> int:
@@ -497,7 +493,7 @@ def render_file(name: str, data_path: Path, html_path: Path) -> None:
     view = render(name, data_path.read_bytes()).encode()
     if len(view) > VIEW_BYTES:
         view = page(name, f"{name} is too long to show here. Open a copy to see it.").encode()
-    write_file(html_path, view)
+    write_view(html_path, view)
 
 
 if __name__ == "__main__":
