@@ -75,15 +75,15 @@ upgrade:  ## A Debian 12 (bookworm) box provisioned by the first release, then b
 	BOX_ADMIN_PASSWORD="$(TEST_ADMIN_PASSWORD)" \
 	  scripts/timed.sh 'scenario upgrade' molecule test --scenario-name upgrade
 
-bench:  ## Class start on the demo box: N students log in at once, then log in, start servers, and import pandas in a new kernel
+bench:  ## Class start on the demo box: N students log in at once; then log in, start servers, load JupyterLab (as Chromium does) and run a first cell; then import pandas in a new kernel
 	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N)
-	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N) --servers --container classbox-demo \
-	  --imports "import pandas"
+	python bench/classroom_bench.py --url http://127.0.0.1:$${BOX_PORT:-8080} -n $(N) --servers --browser \
+	  --container classbox-demo --imports "import pandas"
 
 bench-stock:  ## The same (without the course's import: the stock box has no course), against a box set up as the usual guides do it (classbox-stock, port 8090)
 	bench/stock/box.sh
 	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N)
-	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N) --servers --container classbox-stock
+	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N) --servers --browser --container classbox-stock
 
 bench-offline:  ## Install time from the offline bundle: a fresh box with no network, provisioned twice
 	bench/offline-install.sh

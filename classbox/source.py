@@ -12,6 +12,7 @@ classbox/labextension/built): never a cache (__pycache__), nor the extension's
 source or node_modules.
 """
 
+import hashlib
 import sys
 import tarfile
 from pathlib import Path
@@ -24,7 +25,7 @@ PATTERNS = (
     "classbox/labextension/built/package.json",
     "classbox/labextension/built/static/*",
 )
-# One fixed time for every file, so the same files make the same bytes; after
+# One fixed time for every folder, so the same files make the same bytes; after
 # 1980, since building the wheel zips them and ZIP has no earlier dates.
 FIXED_MTIME = 1577836800  # 2020-01-01
 
@@ -33,11 +34,18 @@ def files(root: Path = ROOT) -> list[Path]:
     return sorted({path for pattern in PATTERNS for path in root.glob(pattern)})
 
 
+def content_mtime(path: Path) -> int:
+    """A time made from the file's content, within a year after FIXED_MTIME: the same
+    file gets the same time, a changed one another (nginx's ETag, made of the time
+    and the size, changes with it: the Share a copy extension's style.js)."""
+    return FIXED_MTIME + int.from_bytes(hashlib.sha256(path.read_bytes()).digest()[:3], "big")
+
+
 def write(out: Path, root: Path = ROOT):
     def plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
         info.uname = info.gname = "root"
-        info.mtime = FIXED_MTIME
+        info.mtime = FIXED_MTIME if info.isdir() else content_mtime(root / info.name)
         info.mode = 0o755 if info.isdir() else 0o644
         return info
 

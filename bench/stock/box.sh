@@ -2,16 +2,19 @@
 # A second box beside the demo box, set up as the usual guides do it, for
 # comparison (make bench-stock): it is provisioned by site.yml, then our
 # changes are taken back out: the stock hub configuration (jupyterhub_config.py
-# here), JupyterLab's default settings, every request through the proxy, and
-# the venv without the rfc3987 pin.
+# here), JupyterLab's default settings, every request through the proxy (none
+# of JupyterLab's files from nginx, nothing compressed), and the venv without
+# the rfc3987 pin.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export BOX_NAME=classbox-stock BOX_PORT=${BOX_PORT:-8090} BOX_STATE_DIR=.demo-stock
-scripts/demo.sh up -e web_hub_pages_upstream=
+scripts/demo.sh up -e web_hub_pages_upstream= -e web_static_files=false
 docker exec -i "$BOX_NAME" sh -c 'cat > /etc/jupyterhub/stock_config.py' < bench/stock/jupyterhub_config.py
 docker exec "$BOX_NAME" sh -ec '
   /opt/jupyterhub/venv/bin/pip uninstall --yes --quiet rfc3987
-  rm -f /opt/jupyterhub/venv/etc/jupyter/jupyter_server_config.json
+  rm -f /opt/jupyterhub/venv/etc/jupyter/jupyter_server_config.json /opt/jupyterhub/venv/etc/jupyter/labconfig/page_config.json
+  sed -i "s/^\( *\)gzip on;/\1gzip off;/" /etc/nginx/nginx.conf
+  nginx -t -q && systemctl reload nginx
   mkdir -p /etc/systemd/system/jupyterhub.service.d
   printf "[Service]\nExecStart=\nExecStart=/opt/jupyterhub/venv/bin/jupyterhub --config=/etc/jupyterhub/stock_config.py\n" \
     > /etc/systemd/system/jupyterhub.service.d/stock.conf

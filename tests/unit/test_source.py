@@ -43,3 +43,19 @@ def test_the_archive_is_the_same_bytes_each_time_and_holds_no_cache(tmp_path):
         assert {(m.uid, m.uname) for m in archive.getmembers()} == {(0, "root")}
         # pip zips the unpacked files into a wheel: ZIP has no date before 1980
         assert {time.gmtime(m.mtime).tm_year for m in archive.getmembers()} == {2020}
+
+
+def test_a_file_changed_to_the_same_size_gets_another_time(tmp_path):
+    """nginx's ETag is the file's time and size: the extension's style.js changes
+    by a hash of the same length, and the browsers must see it changed."""
+    root = tmp_path / "repo"
+    (root / "classbox" / "labextension" / "built" / "static").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\n")
+    style = root / "classbox" / "labextension" / "built" / "static" / "style.js"
+    times = []
+    for chunk in ("aaaa1111", "bbbb2222"):
+        style.write_text(f"import './{chunk}.css';")
+        source.write(tmp_path / "out.tar", root)
+        with tarfile.open(tmp_path / "out.tar") as archive:
+            times.append(archive.getmember("classbox/labextension/built/static/style.js").mtime)
+    assert times[0] != times[1]
