@@ -119,16 +119,18 @@ def replay(hub: str, session: requests.Session, user: str, load: Load, timeout: 
                 _method, path, status = work.get_nowait()
             except queue.Empty:
                 return
+            size, error = 0, None
             try:
                 with own.get(hub + path.replace("{user}", user), timeout=timeout, stream=True) as answer:
                     size = sum(len(chunk) for chunk in answer.raw.stream(65536, decode_content=False))
-                    failed = answer.status_code >= 400 and status < 400
-            except requests.RequestException as error:
-                size, failed = 0, f"{path}: {error}"
+                    if answer.status_code >= 400 and status < 400:
+                        error = f"{path}: {answer.status_code}"
+            except requests.RequestException as failure:
+                error = f"{path}: {failure}"
             with lock:
                 received[0] += size
-                if failed:
-                    errors.append(failed if isinstance(failed, str) else f"{path}: {answer.status_code}")
+                if error:
+                    errors.append(error)
 
     threads = [threading.Thread(target=connection) for _ in range(CONNECTIONS)]
     for thread in threads:

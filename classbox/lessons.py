@@ -188,7 +188,7 @@ def replace_file(path: Path, source, mode: int) -> None:
 
     The package's one writer of files that others read while they change (the
     lessons, their index and shared data here; shared snapshots' views in
-    classbox.sharing).
+    classbox.sharing; the gzip copies nginx sends, in classbox.precompress).
     """
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=WRITING, delete=False) as temp:
         try:

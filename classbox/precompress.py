@@ -13,9 +13,12 @@ Prints what it did (or, with --check, what it would do), starting with
 """
 
 import gzip
+import io
 import os
 import sys
 from pathlib import Path
+
+from .lessons import replace_file
 
 # Text that compresses; pictures and woff/woff2 fonts are compressed already,
 # and source maps are only fetched by a browser's developer tools.
@@ -82,15 +85,13 @@ def wanted(path: Path) -> os.stat_result | None:
 
 
 def write_copy(path: Path):
-    """Write path.gz beside path, whole or not at all, with path's time."""
+    """Write path.gz beside path, whole or not at all (the package's one writer), with path's time."""
     stat = path.stat()
     target = copy_of(path)
-    partial = target.with_name(f".{target.name}.writing")
     # mtime=0 in the gzip header: the same file makes the same bytes.
-    partial.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
-    os.chmod(partial, stat.st_mode & 0o777)  # a file nginx may not read, nor its copy
-    os.utime(partial, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    os.replace(partial, target)
+    packed = io.BytesIO(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+    replace_file(target, packed, stat.st_mode & 0o777)  # a file nginx may not read, nor its copy
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def main(argv: list[str]) -> int:
