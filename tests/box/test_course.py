@@ -19,7 +19,16 @@ from playwright.sync_api import expect
 
 from classbox.bundle import project_key
 from tests.box.box import BOX_URL, COURSE, HUB_URL, new_student_name, only_in_the_first_pass, patient
-from tests.box.lab import launcher_notebook, new_notebook, new_student, open_lab, run_cell
+from tests.box.lab import (
+    PASSWORD,
+    hosts_besides_the_box,
+    launcher_notebook,
+    new_notebook,
+    new_student,
+    open_lab,
+    record_requests,
+    run_cell,
+)
 from tests.box.playbook import PROJECT, run_site
 
 KERNEL = "Python 3 (Physics 9B)"
@@ -44,10 +53,23 @@ def current_environment(host):
 
 
 @pytest.mark.smoke
-def test_a_new_notebook_runs_the_courses_packages_and_shows_a_plot(host, page):
+def test_a_students_first_lesson_runs_the_courses_packages_and_asks_nothing_of_another_host(host, page):
+    """The smoke set's one whole session in a browser, which every scenario runs
+    (the Raspberry Pi's under emulation, where each server start costs a
+    minute): signing up from the login page, JupyterLab with the course's one
+    Python in the student's own folder, its packages and a plot, a new
+    password; and not one request to a host other than the box."""
+    requested = record_requests(page)
+    page.goto(f"{BOX_URL}/")
+    page.goto(f"{HUB_URL}/")
+    expect(page).to_have_url(re.compile(r"/jupyterhub/hub/login"))
+    page.get_by_role("link", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/jupyterhub/hub/signup"))
     username = new_student_name("course")
     new_student(page, username)
     open_lab(page, username)
+    # The offline box never asks about Jupyter news.
+    expect(page.get_by_text("Would you like to get notified")).to_have_count(0)
     # the launcher offers one Python: the course's, not the hub's venv
     page.locator('[data-command="launcher:create"]').first.click()
     expect(page.locator('.jp-LauncherCard[data-category="Notebook"]:visible')).to_have_count(1)
@@ -59,14 +81,32 @@ def test_a_new_notebook_runs_the_courses_packages_and_shows_a_plot(host, page):
     lock = locked_for_the_box(host)
     printed = run_cell(
         page,
-        "import sys, numpy, pandas, matplotlib; "
-        "print(sys.prefix, numpy.__version__, pandas.__version__, matplotlib.__version__)",
+        "import os, sys, numpy, pandas, matplotlib; "
+        "print(os.getcwd(), sys.prefix, numpy.__version__, pandas.__version__, matplotlib.__version__)",
     )
-    assert printed.split() == [f"{COURSE}/{environment}", lock["numpy"], lock["pandas"], lock["matplotlib"]]
+    assert printed.split() == [
+        f"/var/lib/private/{username}",
+        f"{COURSE}/{environment}",
+        lock["numpy"],
+        lock["pandas"],
+        lock["matplotlib"],
+    ]
     run_cell(page, "import matplotlib.pyplot as plt; plt.plot([1, 4, 9]); plt.show()")
     plot = page.locator(".jp-Notebook .jp-Cell").nth(-2).locator(".jp-OutputArea-output img")
     expect(plot).to_be_visible(timeout=patient(60_000))
     assert plot.get_attribute("src").startswith("data:image/png")
+
+    page.goto(f"{HUB_URL}/hub/home")
+    page.get_by_role("link", name="Change password").click()
+    page.fill("#old_password_input", PASSWORD)
+    page.fill("#new_password_input", "quiet-heron-31")
+    page.fill("#new_password_confirmation_input", "quiet-heron-31")
+    page.locator("input[type=submit]").click()
+    expect(page.locator(".alert")).to_contain_text("Your password has been changed")
+
+    assert len(requested) > 50, f"only {len(requested)} requests were recorded"
+    assert any(url.startswith(("ws://", "wss://")) for url in requested), "no kernel websocket seen"
+    assert hosts_besides_the_box(requested) == [], "requests left the box"
 
 
 @pytest.mark.smoke

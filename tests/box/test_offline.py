@@ -1,44 +1,13 @@
-"""The box works with no internet: a student's pages ask nothing of any other host."""
+"""The offline box works with no network at all: it installed from the bundle alone."""
 
 import os
 
 import pytest
-from playwright.sync_api import expect
-
-from tests.box.box import BOX_URL, HUB_URL, new_student_name
-from tests.box.lab import (
-    PASSWORD,
-    hosts_besides_the_box,
-    new_notebook,
-    new_student,
-    open_lab,
-    record_requests,
-    run_cell,
-)
 
 pytestmark = pytest.mark.smoke
 
-
-def test_a_whole_student_session_requests_nothing_from_outside_the_box(page):
-    requested = record_requests(page)
-
-    page.goto(f"{BOX_URL}/")
-    name = new_student_name("off")
-    new_student(page, name)
-    open_lab(page, name)
-    new_notebook(page)
-    assert run_cell(page, "print(6 * 7)").strip() == "42"
-    page.goto(f"{HUB_URL}/hub/home")
-    page.get_by_role("link", name="Change password").click()
-    page.fill("#old_password_input", PASSWORD)
-    page.fill("#new_password_input", "quiet-heron-31")
-    page.fill("#new_password_confirmation_input", "quiet-heron-31")
-    page.locator("input[type=submit]").click()
-    expect(page.locator(".alert")).to_contain_text("Your password has been changed")
-
-    assert len(requested) > 50, f"only {len(requested)} requests were recorded"
-    assert any(url.startswith(("ws://", "wss://")) for url in requested), "no kernel websocket seen"
-    assert hosts_besides_the_box(requested) == [], "requests left the box"
+# A whole student session that asks nothing of another host is the smoke set's
+# browser test, test_course.py's first lesson.
 
 
 @pytest.mark.skipif(not os.environ.get("BOX_RELAY"), reason="only the offline scenario's box has no network")
