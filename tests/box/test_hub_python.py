@@ -10,6 +10,7 @@ trixie's systemd cannot run (molecule/pi-trixie/molecule.yml).
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +93,38 @@ print(json.dumps(answer or {"log": open(folder + "/hub.log").read()[-3000:]}))
     assert "version" in answer, answer.get("log")
     pinned = host.check_output(f"grep -E '^jupyterhub==' {VENV_HOME}/requirements.txt")
     assert pinned.split()[0] == f"jupyterhub=={answer['version']}"
+
+
+# The fixes the box carries for the venv's packages (jupyterhub role, tasks/fixes.yml).
+FIXES = sorted(path.name for path in (Path(__file__).parents[2] / "roles/jupyterhub/files/fixes").glob("*.patch"))
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("fix", FIXES)
+def test_the_fixes_for_the_venvs_packages_are_applied(host, fix):
+    site_packages = in_the_venv(host, "import sysconfig; print(sysconfig.get_path('purelib'))").strip()
+    undone = host.run(
+        f"cd {site_packages} && git apply --reverse --check --exclude='*/tests/*' --exclude='tests/*' "
+        f"{VENV_HOME}/fixes/{fix}"
+    )
+    assert undone.rc == 0, f"{fix} is not applied: {undone.stderr}"
+
+
+@pytest.mark.smoke
+def test_a_students_server_imports_no_database_code_and_compiles_nothing(host):
+    # As a student's server starts: as a user who cannot write the venv, where
+    # stale bytecode (a fixed module not compiled again) is compiled at every start.
+    imported = host.run(
+        f"runuser -u nobody -- {VENV}/bin/python -v - <<'PYTHON'\n"
+        "import sys, jupyterhub.singleuser, jupyterlab_server.settings_utils\n"
+        "database = {'sqlalchemy', 'alembic'}\n"
+        "print(*sorted(m for m in sys.modules if m.partition('.')[0] in database or m == 'jupyterhub.orm'))\n"
+        "PYTHON"
+    )
+    assert imported.rc == 0, imported.stderr[-2000:]
+    assert imported.stdout.strip() == "", "the hub's database code in a student's server"
+    stale = [line for line in imported.stderr.splitlines() if "bytecode is stale" in line]
+    assert not stale
 
 
 # The hub venv's own kernel (JupyterLab's dependency), and the course's, which
