@@ -22,6 +22,16 @@ def sign_up(page, username, password=PASSWORD, confirmation=None, hub=HUB_URL):
     return answer.value.status, page.locator(".alert")
 
 
+def change_password(page, old, new, again=None):
+    """Fill the change-password page shown and send it: (HTTP status, the page's .alert)."""
+    page.fill("#old_password_input", old)
+    page.fill("#new_password_input", new)
+    page.fill("#new_password_confirmation_input", new if again is None else again)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("input[type=submit]").click()
+    return answer.value.status, page.locator(".alert")
+
+
 def go_to(page, url):
     """page.goto, also when the page shown was redirecting itself: the spawn page goes to the
     student's server the moment it is ready, which aborts a navigation begun at that instant."""

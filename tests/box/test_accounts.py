@@ -11,7 +11,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.box.box import HUB_URL, new_student_name, only_in_the_first_pass
-from tests.box.lab import PASSWORD, log_in, login_error, new_notebook, new_student, open_lab, run_cell, sign_up
+from tests.box.lab import (
+    PASSWORD,
+    change_password,
+    log_in,
+    login_error,
+    new_notebook,
+    new_student,
+    open_lab,
+    run_cell,
+    sign_up,
+)
 from tests.box.playbook import run_site
 
 BAD_USERNAMES = [
@@ -98,13 +108,9 @@ def test_student_changes_their_own_password_from_the_hub_menu(page):
     expect(page).to_have_url(re.compile(r"/hub/change-password$"))
 
     def change(old, new, again=None):
-        page.fill("#old_password_input", old)
-        page.fill("#new_password_input", new)
-        page.fill("#new_password_confirmation_input", new if again is None else again)
-        with page.expect_response(lambda r: r.request.method == "POST") as answer:
-            page.locator("input[type=submit]").click()
-        assert answer.value.status == 200
-        return page.locator(".alert")
+        status, alert = change_password(page, old, new, again)
+        assert status == 200
+        return alert
 
     expect(change("not-my-password", "green-otter-77")).to_contain_text("current password was not right")
     expect(change(PASSWORD, "tiny")).to_contain_text("at least 8 characters")

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.box.box import HUB_URL, Browser, docs_screenshot, new_student_name
-from tests.box.lab import PASSWORD, hosts_besides_the_box, log_in, new_student, record_requests
+from tests.box.lab import PASSWORD, change_password, hosts_besides_the_box, log_in, new_student, record_requests
 from tests.box.playbook import INVENTORY, run_playbook
 
 FIRST_NAMES = [
@@ -80,11 +80,9 @@ def test_a_pasted_class_gets_accounts_and_a_sheet_of_slips_whose_passwords_log_i
     log_in(other_page, name, password)
     expect(other_page).to_have_url(re.compile(r"/hub/change-password"))
     expect(other_page.locator(".alert")).to_contain_text("Choose your own password")
-    other_page.fill("#old_password_input", password)
-    other_page.fill("#new_password_input", "quiet-heron-31")
-    other_page.fill("#new_password_confirmation_input", "quiet-heron-31")
-    other_page.locator("input[type=submit]").click()
-    expect(other_page.locator(".alert")).to_contain_text("Your password has been changed")
+    status, alert = change_password(other_page, password, "quiet-heron-31")
+    assert status == 200
+    expect(alert).to_contain_text("Your password has been changed")
     assert Browser().post_form("login", username=name, password="quiet-heron-31")[0] == 302
     assert hosts_besides_the_box(requested) == [], "requests left the box"
 
