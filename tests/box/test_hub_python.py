@@ -99,10 +99,15 @@ print(json.dumps(answer or {"log": open(folder + "/hub.log").read()[-3000:]}))
 FIXES = sorted(path.name for path in (Path(__file__).parents[2] / "roles/jupyterhub/files/fixes").glob("*.patch"))
 
 
+@pytest.fixture(scope="module")
+def site_packages(host):
+    """The hub venv's site-packages (one Python start: several seconds under qemu)."""
+    return in_the_venv(host, "import sysconfig; print(sysconfig.get_path('purelib'))").strip()
+
+
 @pytest.mark.smoke
 @pytest.mark.parametrize("fix", FIXES)
-def test_the_fixes_for_the_venvs_packages_are_applied(host, fix):
-    site_packages = in_the_venv(host, "import sysconfig; print(sysconfig.get_path('purelib'))").strip()
+def test_the_fixes_for_the_venvs_packages_are_applied(host, site_packages, fix):
     undone = host.run(
         f"cd {site_packages} && git apply --reverse --check --exclude='*/tests/*' --exclude='tests/*' "
         f"{VENV_HOME}/fixes/{fix}"
