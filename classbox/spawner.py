@@ -9,6 +9,11 @@ issues 76 and 142). Remove the dangling link before starting.
 While a server starts, the spawn page shows its progress (progress()): how
 many classmates' servers the box is starting at the same moment, then that
 the server runs and JupyterLab is loading, instead of a silent wait.
+
+Only its student may open a server (OWN_SERVER_SCOPE), an admin neither: every
+server is on the box's one origin, so a page a student's server sends (a
+notebook's trusted output, say) runs with the session of whoever opens it. In
+the teacher's browser it could read the hub's pages and make an admin token.
 """
 
 import asyncio
@@ -17,6 +22,16 @@ import time
 import weakref
 
 from systemdspawner import SystemdSpawner, systemd
+from traitlets import default
+
+# The scope that opens a server: each user holds it for their own alone (the
+# hub config's "user" role: OWN_SERVER_SCOPE + "!user"). JupyterHub's admin
+# role holds access:servers for every server, and it cannot be changed.
+OWN_SERVER_SCOPE = "custom:classbox-own-server"
+
+
+def own_server_scopes(username: str) -> list[str]:
+    return [f"{OWN_SERVER_SCOPE}!user={username}"]
 
 
 def remove_dangling_link(path: str) -> bool:
@@ -49,6 +64,16 @@ class ClassroomSpawner(SystemdSpawner):
     everyone = weakref.WeakSet()
     started_at = 0.0
     unit_running = False
+
+    # What the server asks of a browser's login (its oauth_callback refuses a
+    # user without it), and what its OAuth client may grant.
+    @default("oauth_access_scopes")
+    def _only_its_student(self):
+        return own_server_scopes(self.user.name)
+
+    @default("oauth_client_allowed_scopes")
+    def _grant_its_student_access(self):
+        return own_server_scopes(self.user.name)
 
     async def start(self):
         ClassroomSpawner.everyone.add(self)

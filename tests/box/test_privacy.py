@@ -4,8 +4,8 @@ import ast
 
 from playwright.sync_api import expect
 
-from tests.box.box import HUB_URL, new_student_name
-from tests.box.lab import new_notebook, new_student, open_lab, restart_server, run_cell
+from tests.box.box import HUB_URL, VENV_HOME, new_student_name, patient
+from tests.box.lab import go_to, log_in, new_notebook, new_student, open_lab, restart_server, run_cell
 
 PROBE = """
 import os, subprocess
@@ -155,3 +155,45 @@ def test_a_students_own_server_config_is_ignored_but_their_lab_settings_are_kept
     themes = page.request.get(f"{HUB_URL}/user/{name}/lab/api/settings/@jupyterlab/apputils-extension:themes")
     assert themes.ok
     assert "JupyterLab Dark" in themes.json()["raw"]
+
+
+# A notebook the student trusts (signed with their own key, as `jupyter trust`
+# does), whose output runs a script when it is shown: it marks the page, as a
+# script that reads the hub's pages with the viewer's session could.
+TRUSTED_SCRIPT = f"""
+import json, subprocess
+output = {{"output_type": "display_data", "metadata": {{}},
+          "data": {{"text/html": "<script>document.body.dataset.studentScript = 'ran'</script>ran"}}}}
+cell = {{"cell_type": "code", "id": "shown", "execution_count": 1, "metadata": {{}}, "source": "1",
+        "outputs": [output]}}
+notebook = {{"cells": [cell], "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}
+json.dump(notebook, open("homework.ipynb", "w"))
+subprocess.run(["{VENV_HOME}/venv/bin/jupyter", "trust", "homework.ipynb"], check=True, capture_output=True)
+print("trusted")
+"""
+
+
+def test_the_teacher_cannot_open_a_students_server_so_its_pages_never_run_in_the_teachers_browser(
+    page, other_page, admin_credentials
+):
+    student = new_student_name("trust")
+    new_student(page, student)
+    open_lab(page, student)
+    new_notebook(page)
+    assert run_cell(page, TRUSTED_SCRIPT).strip() == "trusted"
+    # in the student's own browser the script runs: the check below can fail
+    page.goto(f"{HUB_URL}/user/{student}/lab/tree/homework.ipynb")
+    expect(page.locator("body[data-student-script='ran']")).to_have_count(1, timeout=patient(60_000))
+
+    teacher = other_page
+    assert log_in(teacher, *admin_credentials) == 302
+    go_to(teacher, f"{HUB_URL}/user/{student}/lab/tree/homework.ipynb")
+    # The hub asks the teacher to authorize the student's server (an admin may
+    # open any server, as far as the hub knows); the server then refuses them.
+    if "/oauth2/authorize" in teacher.url:
+        with teacher.expect_response(lambda r: r.url.endswith("/lab/tree/homework.ipynb")) as answer:
+            teacher.get_by_role("button", name="Authorize").click()
+        assert answer.value.status == 403
+    expect(teacher.locator("body")).to_contain_text(f"user {admin_credentials[0]} is not allowed")
+    expect(teacher.locator("#jp-main-dock-panel")).to_have_count(0)
+    assert teacher.locator("body[data-student-script]").count() == 0
