@@ -7,8 +7,9 @@ password hash):
   hub/jupyterhub.sqlite    accounts, password hashes, approvals (a consistent
                            copy, made with SQLite's backup API while the hub runs)
   students/<name>/...      each account's folder (/var/lib/private/<name>)
-  manifest.json            what is inside, from which box, and which files
-                           changed while they were read
+  manifest.json            what is inside, from which box, which files
+                           changed while they were read, and which were left
+                           out as mostly holes (below)
 
 The box's own secrets (cookie secret, proxy token) stay out: a restored box
 keeps its own, and students log in again.
@@ -17,7 +18,10 @@ Students' processes keep running during a backup, and a student may also hand
 us a crafted archive, so neither side trusts the other's links:
 - the backup opens every entry relative to its folder with O_NOFOLLOW, so a
   link swapped in during the walk is skipped, never followed by root; files
-  that vanish are skipped, files that change while read are listed;
+  that vanish are skipped, files that change while read are listed; a file
+  that is mostly holes (`truncate -s 8T`: terabytes long, a few blocks on
+  disk) is left out and listed, as reading it would write its length in zeros
+  into the archive, as root, for hours;
 - the restore checks every member and the manifest before it changes
   anything, creates each member inside folders it opens one step at a time
   without following links, stages everything beside where it goes, and then
@@ -122,6 +126,16 @@ def _open_unless_gone(folder_fd: int, name: str, flags: int = _NO_FOLLOW) -> int
         raise
 
 
+# A file longer than this that uses less than half its length on disk is
+# mostly holes; below it, reading the zeros costs nothing worth refusing.
+HOLLOW_MIN_BYTES = 64 * 1024 * 1024
+
+
+def is_hollow(status: os.stat_result) -> bool:
+    """True for a file that is mostly holes: long, with few blocks written."""
+    return status.st_size > HOLLOW_MIN_BYTES and status.st_blocks * 512 < status.st_size // 2
+
+
 def _version(status: os.stat_result) -> tuple[int, int, int]:
     return status.st_ino, status.st_size, status.st_mtime_ns
 
@@ -149,10 +163,16 @@ class _FolderWalk:
     swaps in while the walk runs is skipped, never followed by root."""
 
     def __init__(
-        self, tar: tarfile.TarFile, changed: list[str], leave_out: frozenset[str] = frozenset(), links: bool = True
+        self,
+        tar: tarfile.TarFile,
+        changed: list[str],
+        leave_out: frozenset[str] = frozenset(),
+        links: bool = True,
+        hollow: list[str] | None = None,
     ):
         self.tar = tar
         self.changed = changed  # files that changed between their listing and the end of their read
+        self.hollow = [] if hollow is None else hollow  # files left out as mostly holes (is_hollow)
         self.leave_out = leave_out  # names of folders not walked (homework: .ipynb_checkpoints)
         self.links = links  # homework leaves links out: the teacher unpacks it on their own computer
         self.first_names: dict[tuple[int, int], str] = {}  # hard links, within this folder only
@@ -192,6 +212,9 @@ class _FolderWalk:
         self.tar.addfile(info)
 
     def _add_file(self, folder_fd: int, name: str, listed: os.stat_result, arcname: str) -> None:
+        if is_hollow(listed):  # (what is read is the listed length: a file made long later is cut there)
+            self.hollow.append(arcname)
+            return
         inode = (listed.st_dev, listed.st_ino)
         if listed.st_nlink > 1 and inode in self.first_names:
             info = _member(arcname, tarfile.LNKTYPE, listed)
@@ -216,18 +239,24 @@ class _FolderWalk:
             self.first_names[inode] = arcname
 
 
-def _add_folders(tar: tarfile.TarFile, students_root: Path, names: list[str]) -> tuple[list[str], list[str]]:
-    """Add each account's folder; returns the folders added and the files that changed while read."""
+def _add_folders(tar: tarfile.TarFile, students_root: Path, names: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Add each account's folder; returns the folders added, the files that
+    changed while read, and those left out as mostly holes."""
     changed: list[str] = []
+    hollow: list[str] = []
     try:
         root_fd = os.open(students_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
-        return [], changed  # no student has started a server yet
+        return [], changed, hollow  # no student has started a server yet
     try:
-        folders = [name for name in names if _FolderWalk(tar, changed).add_folder(root_fd, name, f"{STUDENTS}/{name}")]
+        folders = [
+            name
+            for name in names
+            if _FolderWalk(tar, changed, hollow=hollow).add_folder(root_fd, name, f"{STUDENTS}/{name}")
+        ]
     finally:
         os.close(root_fd)
-    return folders, changed
+    return folders, changed, hollow
 
 
 def make_backup(db_path: Path, students_root: Path, output_dir: Path, box: str) -> dict:
@@ -251,7 +280,7 @@ def make_backup(db_path: Path, students_root: Path, output_dir: Path, box: str) 
                 info = _member(DATABASE, tarfile.REGTYPE, status)
                 info.size = status.st_size
                 tar.addfile(info, stream)
-            folders, changed = _add_folders(tar, students_root, names)
+            folders, changed, hollow = _add_folders(tar, students_root, names)
             manifest = {
                 "format": FORMAT,
                 "box": box,
@@ -259,6 +288,7 @@ def make_backup(db_path: Path, students_root: Path, output_dir: Path, box: str) 
                 "accounts": names,
                 "folders": folders,
                 "changed": changed,
+                "hollow": hollow,
             }
             body = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)

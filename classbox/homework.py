@@ -150,7 +150,7 @@ def collect(students_root: Path, names, assignment: str, output_dir: Path, box: 
     output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = datetime.datetime.now().astimezone()
     archive = output_dir / f"homework-{slug}-{box}-{now:%Y%m%d-%H%M%S}.tar.gz"
-    rows, changed, unreadable = [], [], []
+    rows, changed, hollow, unreadable = [], [], [], []
     # Written in a 0700 folder beside the result, then renamed: never half an archive, never readable.
     with tempfile.TemporaryDirectory(dir=output_dir, prefix=".classbox-homework-") as scratch:
         partial = Path(scratch) / archive.name
@@ -160,7 +160,7 @@ def collect(students_root: Path, names, assignment: str, output_dir: Path, box: 
             tar.addfile(folder)
             for name in names:
                 before = len(tar.getmembers())
-                walk = backup._FolderWalk(tar, changed, leave_out=LEFT_OUT, links=False)
+                walk = backup._FolderWalk(tar, changed, leave_out=LEFT_OUT, links=False, hollow=hollow)
                 try:
                     if root_fd is not None:
                         for steps in _where(parts):
@@ -190,6 +190,7 @@ def collect(students_root: Path, names, assignment: str, output_dir: Path, box: 
         "files": len(files),
         "bytes": sum(row[3] for row in files),
         "changed": [_readable(name) for name in changed],  # changed while read: perhaps incomplete
+        "hollow": [_readable(name) for name in hollow],  # left out: mostly holes (backup.is_hollow)
         "unreadable": unreadable,  # students whose folder could not be read (the CSV says why)
     }
 

@@ -163,3 +163,20 @@ def test_a_hard_link_inside_a_folder_comes_back_as_a_hard_link(box, tmp_path):
     restored = new_students / "anna" / "work" / "notes.ipynb"
     assert restored.read_text() == '{"cells": []}'
     assert restored.stat().st_ino == (new_students / "anna" / "same-notes.ipynb").stat().st_ino
+
+
+def test_a_file_that_is_mostly_holes_is_left_out_and_listed(box):
+    with open(box.students / "bob" / "huge.bin", "wb") as hollow:
+        hollow.truncate(8 << 40)  # `truncate -s 8T`: 8 TB long, nothing on disk
+    half = box.students / "anna" / "half-written.bin"
+    with open(half, "wb") as stream:  # 100 MB with 60 MB written: not mostly holes, kept
+        stream.write(b"x" * (60 << 20))
+        stream.truncate(100 << 20)
+    made = backup.make_backup(box.db, box.students, box.usb, "box1")
+    assert made["hollow"] == ["students/bob/huge.bin"]
+    manifest, _ = backup.check_backup(Path(made["archive"]))
+    assert manifest["hollow"] == ["students/bob/huge.bin"]
+    with tarfile.open(made["archive"]) as tar:
+        assert "students/bob/huge.bin" not in tar.getnames()
+        assert tar.getmember("students/anna/half-written.bin").size == 100 << 20
+        assert tar.extractfile("students/bob/data.csv").read() == b"x,y\n1,2\n"

@@ -117,6 +117,7 @@ def test_each_students_copy_goes_in_one_folder_with_a_csv_of_who_handed_in_what(
         "files": 3,
         "bytes": 8 + 19 + 18,
         "changed": [],
+        "hollow": [],
         "unreadable": [],
     }
     assert Path(made["archive"]).name.startswith("homework-week3-box1-")
@@ -427,3 +428,21 @@ def test_unpack_refuses_anything_but_folders_and_files_inside(box, kind):
     with pytest.raises(ValueError, match="other than folders and files"):
         homework.unpack(archive, box.tmp / "collected" / "crafted")
     assert os.listdir(box.tmp / "collected") == []
+
+
+def test_a_file_that_is_mostly_holes_is_left_out_and_listed(box):
+    """`truncate -s 8T` makes a file of 8 TB that uses no disk: read, it would
+    write terabytes of zeros into the teacher's archive, as root."""
+    week3 = box.students / "bob" / "week3"
+    with open(week3 / "huge.bin", "wb") as hollow:
+        hollow.truncate(1 << 40)  # 1 TB of holes
+    with open(week3 / "small-gap.bin", "wb") as small:
+        small.truncate(1 << 20)  # 1 MB of holes: below what is worth refusing, kept
+    with no_longer_than(30):
+        made = collect(box)
+    assert made["hollow"] == ["week3/bob/huge.bin"]
+    found, rows = contents(made)
+    assert "week3/bob/huge.bin" not in found
+    assert found["week3/bob/small-gap.bin"] == bytes(1 << 20)
+    assert found["week3/bob/answers.ipynb"] == b'{"cells": ["bob"]}'
+    assert not any(row[2] == "huge.bin" for row in rows)
