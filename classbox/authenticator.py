@@ -28,7 +28,9 @@ details, approval, must-change markers, the teacher's pages.
 """
 
 import contextlib
+import hmac
 import os
+import re
 from datetime import datetime
 
 from jupyterhub import orm
@@ -46,6 +48,33 @@ MUST_CHANGE_DIR = "/var/lib/jupyterhub/must-change-password"
 # lock the teacher out; the admin's name as a whole locks out only after the
 # wrong tries of this many computers.
 ADMIN_NAME_LIMIT_FACTOR = 5
+# The lockout's address for a login that did not come through nginx.
+ON_THE_BOX = "the box itself"
+
+
+class NginxHeader:
+    """The header nginx adds to what it forwards to the hub: (name, secret)
+    from its file's `proxy_set_header NAME SECRET;`, read again when the file
+    changes; None while there is no such file."""
+
+    LINE = re.compile(r"^proxy_set_header\s+([A-Za-z0-9-]+)\s+([0-9a-f]{64});$", re.MULTILINE)
+
+    def __init__(self):
+        self.seen, self.header = None, None
+
+    def read(self, path: str) -> tuple[str, str] | None:
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            self.seen, self.header = None, None
+            return None
+        version = (status.st_ino, status.st_mtime_ns, status.st_size)
+        if version != self.seen:
+            with open(path) as stream:
+                found = self.LINE.search(stream.read())
+            self.seen, self.header = version, (found.groups() if found else None)
+        return self.header
+
 
 # Our pages replace NativeAuthenticator's handlers of the same name, at its
 # URLs; the ones that changed accounts on a plain GET now ask on GET and act
@@ -119,6 +148,16 @@ class ClassroomAuthenticator(NativeAuthenticator):
         20, config=True, help="How many links one person may make in ten minutes (more is refused with a sentence)."
     )
 
+    nginx_header_file = Unicode(
+        "",
+        config=True,
+        help=(
+            "nginx's proxy_set_header line with this box's secret (the jupyterhub role writes it, nginx "
+            "includes it): a login whose request carries it came through nginx, and its X-Real-IP is the "
+            "browser's. Empty: every address is believed."
+        ),
+    )
+
     must_change_dir = Unicode(
         MUST_CHANGE_DIR,
         config=True,
@@ -131,6 +170,7 @@ class ClassroomAuthenticator(NativeAuthenticator):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         passwords.QUEUE.waiting = self.password_checks_waiting
+        self._nginx_header = NginxHeader()
 
     @observe("password_checks_waiting")
     def _resize_queue(self, change):
@@ -179,7 +219,7 @@ class ClassroomAuthenticator(NativeAuthenticator):
     def lockout_keys(self, username, address=None):
         """The counters a try adds to: a student's name; for an admin, the name at
         that address and, with a higher limit, the name as a whole (the address
-        comes from nginx's X-Real-IP, which code on the box itself could forge)."""
+        is client_address's: nginx's X-Real-IP, or "the box itself")."""
         if username in self.admin_users and address:
             return [f"{username} from {address}", username]
         return [username]
@@ -270,10 +310,23 @@ class ClassroomAuthenticator(NativeAuthenticator):
             return rules.lockout_message(username, seconds_left)
         return rules.WRONG_LOGIN
 
+    def client_address(self, request):
+        """Where a login came from, for the lockout: the browser's address when
+        nginx forwarded it, else "the box itself" (code on the box reaches the
+        hub's port directly, and could claim any X-Real-IP). Without nginx's
+        header file (a box before its web role ran), every address is believed."""
+        header = self._nginx_header.read(self.nginx_header_file) if self.nginx_header_file else None
+        if header is None:
+            return request.remote_ip
+        name, secret = header
+        if hmac.compare_digest(request.headers.get(name, "").encode(), secret.encode()):
+            return request.remote_ip
+        return ON_THE_BOX
+
     async def authenticate(self, handler, data):
         """The username, or None with the reason in handler.login_refusal."""
         username = self.normalize_username(data["username"])
-        address = handler.request.remote_ip if handler is not None else None
+        address = self.client_address(handler.request) if handler is not None else None
         refusal = await self.login_refusal(username, data.get("password", ""), data.get("2fa"), address)
         if refusal is None:
             return username

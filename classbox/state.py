@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 
-def write_secret(path: Path, prefix: str = "") -> bool:
-    """Write prefix + 64 random hex digits to path, unless it exists; True if written.
+def write_secret(path: Path, prefix: str = "", suffix: str = "") -> bool:
+    """Write prefix + 64 random hex digits + suffix to path, unless it exists; True if written.
 
     Made on the box, never copied from anywhere: no two boxes share a secret, and
     an existing one is kept (students stay logged in across runs).
@@ -29,7 +29,7 @@ def write_secret(path: Path, prefix: str = "") -> bool:
     except FileExistsError:
         return False
     with os.fdopen(fd, "w") as out:
-        out.write(prefix + secrets.token_hex(32) + "\n")
+        out.write(prefix + secrets.token_hex(32) + suffix + "\n")
     return True
 
 
@@ -59,11 +59,12 @@ def main(argv=None) -> int:
     secret = commands.add_parser("secret", help="write a new secret to FILE unless it exists")
     secret.add_argument("file", type=Path)
     secret.add_argument("--prefix", default="", help="written before the secret (like NAME=)")
+    secret.add_argument("--suffix", default="", help="written after the secret")
     wal = commands.add_parser("wal", help="keep the hub's database in write-ahead-log mode")
     wal.add_argument("database", type=Path)
     args = parser.parse_args(argv)
     if args.command == "secret":
-        changed = write_secret(args.file, args.prefix)
+        changed = write_secret(args.file, args.prefix, args.suffix)
     else:
         changed = use_wal(args.database)
     if changed:

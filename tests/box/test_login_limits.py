@@ -14,7 +14,11 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.box.box import HUB_URL, SLOWNESS, Browser, NoRedirects, new_student_name, wait_until
+from tests.box import lab
+from tests.box.box import HUB_URL, SLOWNESS, Browser, NoRedirects, new_student_name, patient, wait_until
+from tests.box.lab import new_notebook, new_student, open_lab, run_cell
+
+HUB_PORT = 8081  # jupyterhub_hub_port: the hub's own port on the box, 127.0.0.1 only
 
 PASSWORD = "blue-koala-42"
 BUSY = "The box is busy, try again in a few seconds."
@@ -127,3 +131,50 @@ def test_a_flood_of_logins_and_signups_is_refused_readably_while_a_student_gets_
     assert not student_saw, f"the student was answered {student_saw}"
     assert "seconds" in student_in, "the student did not get in during or after the flood"
     assert student_in["seconds"] < 60 * SLOWNESS, student_in
+
+
+# From inside a notebook: 30 wrong passwords for the admin straight to the
+# hub's port (past nginx), each claiming one of six made-up addresses in
+# X-Real-IP. Believed, six addresses' tries would lock the admin's name as a
+# whole (five addresses' worth).
+FORGED_TRIES = """
+import http.cookiejar, urllib.error, urllib.parse, urllib.request
+hub = "http://127.0.0.1:{port}{base}hub/login"
+answers, pages = [], []
+for address in range(6):
+    # the hub ties an anonymous form's token to the address it believes
+    claim = {{"X-Real-IP": f"10.66.0.{{address}}"}}
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(urllib.request.Request(hub, headers=claim), timeout=30).read()
+    xsrf = next(cookie.value for cookie in jar if cookie.name == "_xsrf")
+    for guess in range(5):
+        form = {{"_xsrf": xsrf, "username": "{admin}", "password": f"guess-{{guess}}"}}
+        request = urllib.request.Request(hub, data=urllib.parse.urlencode(form).encode(), headers=claim)
+        try:
+            with opener.open(request, timeout=60) as answer:
+                answers.append(answer.status)
+                pages.append(answer.read().decode())
+        except urllib.error.HTTPError as error:
+            answers.append(error.code)
+            pages.append(error.read().decode())
+print("answers", sorted(set(answers)), "refused", sum("Wrong username or password" in page for page in pages))
+"""
+
+
+def test_wrong_passwords_sent_from_a_notebook_past_nginx_cannot_lock_the_teacher_out(
+    host, page, other_page, admin_credentials
+):
+    student = new_student_name("forge")
+    new_student(page, student)
+    open_lab(page, student)
+    new_notebook(page)
+    code = FORGED_TRIES.format(port=HUB_PORT, base="/jupyterhub/", admin=admin_credentials[0])
+    answers = run_cell(page, code, timeout=patient(180_000))
+    assert answers.startswith("answers [200] refused "), answers  # real tries: forms the hub took
+    try:
+        # the teacher, at their own computer (through nginx), still gets in
+        assert lab.log_in(other_page, *admin_credentials) == 302
+    finally:
+        if "/hub/login" in other_page.url:  # locked out after all: the lockout lives in the hub's memory
+            host.run_expect([0], "systemctl restart jupyterhub")

@@ -165,12 +165,12 @@ def test_the_hub_keeps_answering_while_a_signup_hashes(authenticator):
 class Address:
     """A stand-in for the login page's handler: the hub reads the client's address from it."""
 
-    def __init__(self, ip):
-        self.request = type("Request", (), {"remote_ip": ip})()
+    def __init__(self, ip, headers=None):
+        self.request = type("Request", (), {"remote_ip": ip, "headers": headers or {}})()
 
 
-def log_in_from(auth, ip, username, password):
-    handler = Address(ip)
+def log_in_from(auth, ip, username, password, headers=None):
+    handler = Address(ip, headers)
     name = asyncio.run(auth.authenticate(handler, {"username": username, "password": password}))
     return name, getattr(handler, "login_refusal", None)
 
@@ -411,3 +411,29 @@ def test_forged_addresses_get_a_bounded_number_of_guesses_at_the_admin(authentic
     assert name is None and "Too many wrong passwords" in refusal
     authenticator.login_attempts["admin"]["time"] -= timedelta(seconds=601)
     assert log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret") == ("admin", None)
+
+
+def test_only_what_nginx_forwarded_counts_at_the_address_it_claims(authenticator, db_url, counted_checks, tmp_path):
+    """Code on the box reaches the hub's port directly, claiming any X-Real-IP:
+    without nginx's header, all its tries count as one place, the box itself."""
+    header_file = tmp_path / "classbox-hub-header.conf"
+    header_file.write_text(f"proxy_set_header X-Classbox-Nginx {'ab' * 32};\n")
+    authenticator.nginx_header_file = str(header_file)
+    authenticator.allowed_failed_logins = 3
+    authenticator.seconds_before_next_try = 600
+    admin.change_password(db_url, "admin", "teacher-secret")
+    from_nginx = {"X-Classbox-Nginx": "ab" * 32}
+    for i in range(40):
+        headers = {"X-Classbox-Nginx": "cd" * 32} if i % 2 else {}
+        log_in_from(authenticator, f"10.1.0.{i}", "admin", "guess-1", headers)
+    assert len(counted_checks) == 3  # one place's tries, not forty computers'
+    assert authenticator.login_attempts["admin from the box itself"]["count"] == 3
+    assert log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret", from_nginx) == ("admin", None)
+    # a new secret (the web role made the file again) is read at the next login
+    header_file.write_text(f"proxy_set_header X-Classbox-Nginx {'ef' * 32};\n")
+    name, refusal = log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret", from_nginx)
+    assert name is None and "Too many wrong passwords" in refusal
+    assert log_in_from(authenticator, "10.0.0.2", "admin", "teacher-secret", {"X-Classbox-Nginx": "ef" * 32}) == (
+        "admin",
+        None,
+    )

@@ -23,6 +23,17 @@ def test_a_secret_is_written_once_for_root_only(tmp_path):
     assert path.read_text() == first
 
 
+def test_nginxs_header_line_is_one_that_the_hub_reads(tmp_path):
+    from classbox.authenticator import NginxHeader
+
+    path = tmp_path / "classbox-hub-header.conf"
+    assert state.main(["secret", str(path), "--prefix=proxy_set_header X-Classbox-Nginx ", "--suffix=;"]) == 0
+    name, secret = NginxHeader().read(str(path))
+    assert name == "X-Classbox-Nginx" and len(secret) == 64
+    assert path.read_text() == f"proxy_set_header X-Classbox-Nginx {secret};\n"
+    assert mode(path) == 0o600
+
+
 def test_two_secrets_differ(tmp_path):
     state.write_secret(tmp_path / "a")
     state.write_secret(tmp_path / "b")
