@@ -213,23 +213,28 @@ def test_new_packages_are_built_beside_and_a_running_kernel_keeps_its_own(host, 
     page.locator(".jp-Dialog .jp-mod-accept").click()
     expect(page.get_by_text(re.compile(r"^Python 3.* \| Idle$")).first).to_be_visible(timeout=patient(60_000))
     assert run_cell(page, "import sys, sympy; print(sys.prefix)").strip() == f"{COURSE}/{after}"
-    # the kernels of earlier tests' students still run the old one: they stop
-    # (their servers start them again, on the new one), as at a class's end
-    stop_kernels_of(host, before)
-    removed = run_site(check=False, tags="course", **more)
-    assert removed.returncode == 0, removed.stdout[-3000:]
-    assert not host.file(f"{COURSE}/{before}").exists
-
-    # back to the default list: its environment is built again
+    # back to the default list: its environment is still there (earlier tests'
+    # students' kernels may run it), so it is current again without a build,
+    # and the one with sympy stays while this kernel runs it
+    kept = f"{COURSE}/{before}/.test-kept"  # gone if the environment were built again
+    host.run_expect([0], f"touch {kept}")
     back = run_site(check=False, tags="course", classbox_course_lock_dir=str(locks))
     assert back.returncode == 0, back.stdout[-3000:]
     assert current_environment(host) == before
-    # the one with sympy goes once its last kernel has stopped (the servers
-    # start their kernels again, on the current one), here by the unit that
-    # prunes at boot: later tests find the box as the scenario made it
+    assert host.file(kept).exists, "the environment was built again"
+    host.run_expect([0], f"rm {kept}")
+    assert host.file(f"{COURSE}/{after}").is_directory, "the running kernel's environment was removed"
+    # once its last kernel has stopped, the next run removes it
     stop_kernels_of(host, after)
-    host.run_expect([0], "systemctl start classbox-course-prune.service")
+    removed = run_site(check=False, tags="course", classbox_course_lock_dir=str(locks))
+    assert removed.returncode == 0, removed.stdout[-3000:]
     assert not host.file(f"{COURSE}/{after}").exists
+    # and so does the unit that prunes at boot, for one no kernel runs
+    leftover = f"{COURSE}/{'0' * 16}"
+    host.run_expect([0], f"mkdir {leftover}")
+    host.run_expect([0], "systemctl start classbox-course-prune.service")
+    assert not host.file(leftover).exists
+    assert host.file(f"{COURSE}/{before}").is_directory
 
 
 def stop_kernels_of(host, environment):
