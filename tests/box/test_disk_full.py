@@ -120,7 +120,9 @@ def disk_box(host, small_disk, tmp_path, admin_credentials):
     }
     subprocess.run(["docker", "rm", "-f", DISK_BOX], capture_output=True)
     try:
-        provision(env)
+        # without the course's packages: the hub, its database and the folders
+        # are what a full disk tests (a student's cell runs in the hub's kernel)
+        provision(env, "--skip-tags", "course")
         yield env, mount_point, device
     finally:
         subprocess.run(["docker", "rm", "-f", DISK_BOX], capture_output=True)
