@@ -79,6 +79,13 @@ def restart_server(page, username):
     expect(page.locator("#stop")).to_be_hidden(timeout=patient(60_000))
     expect(page.locator("#start")).to_have_text(re.compile("Start My Server"))
     page.click("#start")
+    # A stop that outlasts the hub's wait (10 s) lets the page offer Start while
+    # the server is still stopping; the hub then shows "Server not running", and
+    # a student clicks Launch Server.
+    launch = page.get_by_role("button", name="Launch Server")
+    expect(page.locator("#jp-main-dock-panel").or_(launch).first).to_be_visible(timeout=patient(120_000))
+    if launch.is_visible():
+        launch.click()
     wait_for_lab(page, username)
 
 
