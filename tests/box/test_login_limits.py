@@ -178,3 +178,17 @@ def test_wrong_passwords_sent_from_a_notebook_past_nginx_cannot_lock_the_teacher
     finally:
         if "/hub/login" in other_page.url:  # locked out after all: the lockout lives in the hub's memory
             host.run_expect([0], "systemctl restart jupyterhub")
+
+
+def test_nginx_hands_its_secret_header_to_the_hubs_login_and_signup_only(host):
+    """The proxy passes a request's headers on to a student's server: the header
+    that vouches for X-Real-IP must be on the forms that go to the hub alone."""
+    header_file = "/etc/nginx/classbox-hub-header.conf"
+    assert host.file(header_file).mode == 0o600 and host.file(header_file).user == "root"
+    marked, location = [], None
+    for line in host.file("/etc/nginx/nginx.conf").content_string.splitlines():
+        if line.strip().startswith("location"):
+            location = line.strip()
+        elif f"include {header_file}" in line:
+            marked.append(location)
+    assert marked == ["location = /jupyterhub/hub/login {", "location = /jupyterhub/hub/signup {"], marked
