@@ -53,7 +53,7 @@ ON_THE_BOX = "the box itself"
 
 
 class NginxHeader:
-    """The header nginx adds to what it forwards to the hub: (name, secret)
+    """The header nginx adds to the login and signup forms it forwards to the hub: (name, secret)
     from its file's `proxy_set_header NAME SECRET;`, read again when the file
     changes; None while there is no such file."""
 
@@ -152,9 +152,9 @@ class ClassroomAuthenticator(NativeAuthenticator):
         "",
         config=True,
         help=(
-            "nginx's proxy_set_header line with this box's secret (the jupyterhub role writes it, nginx "
-            "includes it): a login whose request carries it came through nginx, and its X-Real-IP is the "
-            "browser's. Empty: every address is believed."
+            "nginx's proxy_set_header line with this box's secret (the web role writes it, nginx adds it "
+            "to the login and signup forms): a login whose request carries it came through nginx, and its "
+            "X-Real-IP is the browser's. Empty: every address is believed."
         ),
     )
 
@@ -316,10 +316,7 @@ class ClassroomAuthenticator(NativeAuthenticator):
         hub's port directly, and could claim any X-Real-IP). Without nginx's
         header file (a box before its web role ran), every address is believed."""
         header = self._nginx_header.read(self.nginx_header_file) if self.nginx_header_file else None
-        if header is None:
-            return request.remote_ip
-        name, secret = header
-        if hmac.compare_digest(request.headers.get(name, "").encode(), secret.encode()):
+        if header is None or hmac.compare_digest(request.headers.get(header[0], "").encode(), header[1].encode()):
             return request.remote_ip
         return ON_THE_BOX
 
