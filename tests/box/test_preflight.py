@@ -22,6 +22,7 @@ BAD_VALUES = [
     ({"jupyterhub_student_memory_limit": "lots"}, "jupyterhub_student_memory_limit"),
     ({"jupyterhub_default_interface": "classic"}, "jupyterhub_default_interface"),
     ({"jupyterhub_spawn_timeout": 5}, "jupyterhub_spawn_timeout is 30 seconds"),
+    ({"jupyterhub_student_tasks_max": 10}, "jupyterhub_student_tasks_max is 64 or more (got '10')"),
     ({"jupyterhub_base_url": "jupyterhub"}, "jupyterhub_base_url"),
     ({"jupyterhub_proxy_port": 8081}, "three different ports"),
     ({"web_max_upload_size": "big"}, "web_max_upload_size"),

@@ -1,6 +1,7 @@
 """Privacy, probed from inside students' own notebooks, and the memory limit."""
 
 import ast
+import errno
 
 from playwright.sync_api import expect
 
@@ -95,9 +96,34 @@ def test_a_student_cannot_reach_another_students_files_server_or_root(page, othe
     assert "secret.txt" not in other.content()
 
 
-def test_a_runaway_notebook_loses_its_kernel_and_nobody_else_notices(page, other_page):
-    two_students_with_a_notebook_each(page, other_page)
+# Starts processes until the box says no, then stops them all.
+FORK_UNTIL_REFUSED = """
+import subprocess
+started, refused = [], None
+try:
+    while len(started) < 5000:
+        started.append(subprocess.Popen(["sleep", "300"]))
+except OSError as error:
+    refused = error.errno
+for process in started:
+    process.kill()
+    process.wait()
+print(len(started), refused)
+"""
+
+
+def test_a_runaway_notebook_hits_its_own_limits_and_nobody_else_notices(page, other_page, host):
+    _, runaway = two_students_with_a_notebook_each(page, other_page)
     other = other_page
+    # Processes: a fork bomb stops at the student's own TasksMax (the server,
+    # the kernel and their threads hold some of it), not at the box's table.
+    tasks_max = int(host.check_output(f"systemctl show -p TasksMax --value jupyter-{runaway}-singleuser"))
+    assert tasks_max == 512  # jupyterhub_student_tasks_max's default
+    started, refused = run_cell(other, FORK_UNTIL_REFUSED).split()
+    assert refused == str(errno.EAGAIN)
+    assert tasks_max - 60 < int(started) < tasks_max, started
+    assert run_cell(page, "print(sum(range(10)))").strip() == "45"
+    # Memory: the kernel that takes too much dies, and only it.
     cells = other.locator(".jp-Notebook .jp-Cell")
     cells.last.locator(".cm-content").click()
     other.keyboard.type("hog = b'x' * (4 * 1024 ** 3)  # 4 GB, past the limit and the swap allowed")
