@@ -5,7 +5,7 @@ HUBVENV := .venv-hub
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo demo-down control setup check-fresh-setup check-control test test-pi lint unit labextension wheels pins molecule offline upgrade offline-and-upgrade pi pi-trixie bench bench-stock bench-offline
+.PHONY: demo demo-down control setup check-fresh-setup check-control test test-pi lint unit labextension wheels pins molecule offline upgrade offline-and-upgrade pi pi-trixie bench bench-stock bench-floor bench-offline
 N ?= 30
 
 demo:  ## Bring up (or re-provision) the local demo box at http://localhost:8080/jupyterhub/
@@ -98,6 +98,9 @@ bench-stock:  ## The same (without the course's import: the stock box has no cou
 	bench/stock/box.sh
 	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N)
 	python bench/classroom_bench.py --url http://127.0.0.1:8090 -n $(N) --servers --browser --container classbox-stock
+
+bench-floor:  ## The least CPU a student's Jupyter server and kernel take, on the demo box: Jupyter Server alone, with JupyterLab, as the box runs it
+	docker exec -i -e RUNS=$${RUNS:-9} $${BOX_NAME:-classbox-demo} /opt/jupyterhub/venv/bin/python - < bench/server_floor.py
 
 bench-offline:  ## Install time from the offline bundle: a fresh box with no network, provisioned twice
 	bench/offline-install.sh
