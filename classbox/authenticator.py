@@ -89,6 +89,9 @@ REPLACED_HANDLERS = {
     native.ChangePasswordAdminHandler: handlers.ChangePasswordAdminHandler,
 }
 OUR_HANDLERS = [
+    # JupyterHub's own /spawn pages: before the hub's handlers, so these are the ones used.
+    (r"/spawn", handlers.SpawnHandler),
+    (r"/spawn/([^/]+)", handlers.SpawnHandler),
     (r"/students", handlers.StudentsHandler),
     (r"/students/([^/]+)/clear-lockout", handlers.ClearLockoutHandler),
     (r"/students/([^/]+)/delete", handlers.DeleteHandler),

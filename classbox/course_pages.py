@@ -53,6 +53,12 @@ class CollectHandler(TeacherPages):
 
     @web.authenticated
     @needs_scope("admin:users")
+    def get(self):
+        """The form is on the Students page (a reload or a bookmark of this page lands there)."""
+        self.redirect(f"{self.hub.base_url}students")
+
+    @web.authenticated
+    @needs_scope("admin:users")
     async def post(self):
         assignment = self.get_body_argument("assignment", "").strip()
         students = [account["name"] for account in self.accounts() if not account["admin"]]
@@ -70,6 +76,7 @@ class CollectHandler(TeacherPages):
         html = await self.render_template(
             "collected.html",
             result=result,
+            assignment_typed=assignment,
             archive_name=os.path.basename(result["archive"]),
             archive_dir=str(output_dir),
         )

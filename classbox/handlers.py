@@ -21,11 +21,13 @@ from html import escape
 from types import SimpleNamespace
 
 from jupyterhub import orm
+from jupyterhub.handlers.pages import SpawnHandler as HubSpawnHandler
 from jupyterhub.scopes import needs_scope
-from jupyterhub.utils import maybe_future
+from jupyterhub.utils import maybe_future, url_path_join
 from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from tornado import web
+from tornado.httputil import url_concat
 
 from . import classlist, disk, passwords, rules, share_pages, usernames
 
@@ -86,7 +88,9 @@ class LoginHandler(native.LoginHandler):
         self.login_refusal = rules.WRONG_LOGIN
         user = await self.login_user(data)  # also makes `user` this request's current user
         if user and self.authenticator.must_change(user.name):
-            self.redirect(f"{self.hub.base_url}change-password")  # the page says why
+            # The page says why, and leads on to where the student was going (a lesson's link).
+            going_to = self.get_next_url(user) if self.get_argument("next", "") else None
+            self.redirect(change_password_url(self.hub.base_url, going_to))
             return
         if user:
             self.redirect(self.get_next_url(user))
@@ -98,8 +102,15 @@ class LoginHandler(native.LoginHandler):
         self.finish(html)
 
 
+def change_password_url(hub_base_url, going_to=None):
+    """The change-password page, and where its Continue leads (a URL on the box) if anywhere."""
+    page = url_path_join(hub_base_url, "change-password")
+    return url_concat(page, {"next": going_to}) if going_to else page
+
+
 def must_change_error(change_password_url):
-    """What starting a server answers while the student must choose their own password."""
+    """What starting a server answers while the student must choose their own password
+    (the API, an admin's start; a student's own start goes to the page, SpawnHandler)."""
     error = web.HTTPError(403, rules.MUST_CHANGE)
     # JupyterHub shows these on its error and "Spawn failed" pages instead of a generic sentence.
     error.jupyterhub_message = rules.MUST_CHANGE
@@ -110,17 +121,40 @@ def must_change_error(change_password_url):
     return error
 
 
+class SpawnHandler(HubSpawnHandler):
+    """JupyterHub's /hub/spawn, where Start My Server and a lesson's link lead. A
+    student who must still choose their own password goes to that page first,
+    whose Continue comes back here (a 403 page said why, but its link to Home led back to it)."""
+
+    @web.authenticated
+    def get(self, user_name=None, server_name=""):
+        user = self.current_user
+        if user_name in (None, user.name) and self.authenticator.must_change(user.name):
+            self.redirect(change_password_url(self.hub.base_url, self.request.uri))
+            return None
+        return super().get(user_name, server_name)
+
+
 class ChangePasswordHandler(native.ChangePasswordHandler):
-    """A student's own password; the first change of a password from a slip lets them start."""
+    """A student's own password; the first change of a password from a slip lets them start.
+
+    ?next= (from the login or /hub/spawn) is where Continue leads once the password
+    is changed; after a slip's password, Continue starts the student's server."""
+
+    async def render_page(self, user, **page):
+        html = await self.render_template(
+            "change-password.html",
+            user_name=user.name,
+            post_url=self.request.uri,
+            must_change_message=rules.MUST_CHANGE,
+            **page,
+        )
+        self.finish(html)
 
     @web.authenticated
     async def get(self):
         user = await self.get_current_user()
-        page = {"user_name": user.name}
-        if self.authenticator.must_change(user.name):
-            page.update(result_message=rules.MUST_CHANGE, alert="alert-info")
-        html = await self.render_template("change-password.html", **page)
-        self.finish(html)
+        await self.render_page(user, must_change=self.authenticator.must_change(user.name))
 
     @web.authenticated
     async def post(self):
@@ -128,6 +162,7 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
         info = self.authenticator.get_user(user.name)
         old = self.get_body_argument("old_password", "", strip=False)
         new_password = self.get_body_argument("new_password", "", strip=False)
+        must_change = self.authenticator.must_change(user.name)
         try:
             old_ok = info is not None and await passwords.QUEUE.check(user.name, old, info.password)
             if not old_ok:
@@ -137,24 +172,24 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
                     new_password,
                     self.get_body_argument("new_password_confirmation", "", strip=False),
                 )
-            if problem is None and new_password == old and self.authenticator.must_change(user.name):
-                problem = "Choose a new password, not the one you were given."
+            if problem is None and new_password == old:
+                problem = rules.SAME_AS_SLIP if must_change else rules.SAME_PASSWORD
             if problem is None:
                 await self.authenticator.change_password(user.name, new_password)
         except passwords.Busy:
             answer_busy(self)
             problem = rules.BUSY
-        if problem is None and self.authenticator.must_change(user.name):
+        if problem is not None:
+            await self.render_page(user, must_change=must_change, result_message=problem, alert="alert-danger")
+            return
+        if must_change:
             self.authenticator.set_must_change(user.name, False)
-            alert, message = "alert-success", "Your password has been changed. You can start now: open Home."
-        elif problem is None:
-            alert, message = "alert-success", "Your password has been changed."
-        else:
-            alert, message = "alert-danger", problem
-        html = await self.render_template(
-            "change-password.html", user_name=user.name, result_message=message, alert=alert
+        going_to = self.get_next_url(user) if self.get_argument("next", "") else None
+        if must_change and not going_to:
+            going_to = url_path_join(self.hub.base_url, "spawn")
+        await self.render_page(
+            user, result_message="Your password has been changed.", alert="alert-success", continue_url=going_to
         )
-        self.finish(html)
 
 
 class ChangePasswordAdminHandler(native.ChangePasswordAdminHandler):

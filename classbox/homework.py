@@ -58,10 +58,15 @@ FEEDBACK = "feedback"
 CHILD_SECONDS = 120
 
 
+MAX_ASSIGNMENT = 100  # characters: a folder's name, not a sentence (the archive's name holds it)
+
+
 def assignment_parts(assignment: str) -> tuple[str, ...]:
     """The assignment's folder, relative to a student's folder, as steps; ValueError with a sentence otherwise."""
     if not isinstance(assignment, str) or not assignment.strip() or "\0" in assignment:
         raise ValueError("name the assignment: a folder in each student's folder, like week3 or lessons/week3")
+    if len(assignment) > MAX_ASSIGNMENT:
+        raise ValueError(f"the assignment's name is longer than {MAX_ASSIGNMENT} characters: name its folder")
     path = PurePosixPath(assignment)
     if path.is_absolute():
         raise ValueError(f"the assignment is a folder inside each student's folder, not an absolute path: {assignment}")

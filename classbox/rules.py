@@ -75,3 +75,5 @@ WRONG_LOGIN = "Wrong username or password. Check both and try again (usernames a
 NOT_APPROVED = "Your account is waiting for your teacher's approval. Try again once they have approved it."
 BUSY = "The box is busy, try again in a few seconds."
 MUST_CHANGE = "Choose your own password before you start."
+SAME_AS_SLIP = "Choose a new password, not the one you were given."
+SAME_PASSWORD = "That is your current password: choose a new one."

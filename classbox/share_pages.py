@@ -27,7 +27,7 @@ from jupyterhub.handlers import BaseHandler
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from . import sharing
+from . import disk, sharing
 
 SCOPE = "custom:classbox-share"
 # Snapshots rendered at the same time, for the whole box (each in a child process).
@@ -65,7 +65,7 @@ def rows(shares: list[sharing.Share], prefix: str) -> list[dict]:
             "code": share.code,
             "owner": share.owner,
             "name": share.name,
-            "size": sharing.megabytes(share.size),
+            "size": disk.human(share.size),
             "made": when(share.made),
             "expires": when(share.expires),
             "state": share.state(now),

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .disk import human
 from .lessons import WRITING, replace_file
 
 # Letters and digits that cannot be mistaken for each other when read out or
@@ -233,7 +234,7 @@ class Store:
             )
         if held + (size or 0) > self.quota:
             raise Refused(
-                f"Your open links hold {megabytes(held)}; the box keeps at most {megabytes(self.quota)} "
+                f"Your open links hold {human(held)}; the box keeps at most {human(self.quota)} "
                 "of shared copies per person. Withdraw some on Shared links, then share again.",
                 status=413,
             )
@@ -311,13 +312,9 @@ class Store:
 
 def too_big(name: str, size: int, limit: int) -> str:
     return (
-        f"{name} is {megabytes(size)}: a shared copy may be at most {megabytes(limit)}. "
+        f"{name} is {human(size)}: a shared copy may be at most {human(limit)}. "
         "Share a smaller file (a notebook without its large outputs: Edit > Clear Outputs of All Cells)."
     )
-
-
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size < 10e6 else f"{size / 1e6:.0f} MB"
 
 
 def days_text(days: float) -> str:
@@ -441,7 +438,7 @@ def render(name: str, data: bytes) -> str:
         except UnicodeDecodeError:
             text = None
         if text is None or "\x00" in text:
-            body = f"<p>{html.escape(name)} ({megabytes(len(data))}) cannot be shown here. Open a copy to use it.</p>"
+            body = f"<p>{html.escape(name)} ({human(len(data))}) cannot be shown here. Open a copy to use it.</p>"
         else:
             cut = "" if len(data) <= SHOWN_TEXT_BYTES else "<p>(The rest is in the copy.)</p>"
             body = f"<pre>{html.escape(text)}</pre>{cut}"

@@ -1,8 +1,14 @@
+// The box's two additions to JupyterLab. Built by scripts/build-labextension.sh
+// into built/ (committed: the box and the teacher's laptop need no Node.js).
+//
 // Share a copy: in JupyterLab's file browser, right-click a file, "Share a copy".
 // The student's own server (classbox/share_server.py) sends the file as it is
 // now to the hub and answers with a short link; this shows it, with a button
-// that copies it. Built by scripts/build-labextension.sh into built/ (committed:
-// the box and the teacher's laptop need no Node.js).
+// that copies it.
+//
+// On a phone, JupyterLab opens with its file list closed: open, it takes three
+// quarters of the screen and leaves the notebook a column a few words wide.
+import { ILabShell } from '@jupyterlab/application';
 import { Clipboard, Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
@@ -10,6 +16,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 const COMMAND = 'classbox:share-copy';
+// Phones in portrait are 360 to 430 CSS pixels wide, tablets 768 or more.
+const NARROW_SCREEN = '(max-width: 600px)';
 
 function firstSelected(browser) {
   if (!browser) {
@@ -112,4 +120,18 @@ const plugin = {
   }
 };
 
-export default plugin;
+const narrowScreen = {
+  id: '@classbox/share:narrow-screen',
+  description: "On a phone, JupyterLab opens with its side panel closed.",
+  autoStart: true,
+  optional: [ILabShell], // Notebook 7 has no side panels
+  activate: (app, labShell) => {
+    if (!labShell || !window.matchMedia(NARROW_SCREEN).matches) {
+      return;
+    }
+    // After the layout the workspace restores, which may have the panel open.
+    void app.restored.then(() => labShell.collapseLeft());
+  }
+};
+
+export default [plugin, narrowScreen];

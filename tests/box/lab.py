@@ -93,7 +93,10 @@ def wait_for_lab(page, username):
     """Wait until JupyterLab is loaded and usable."""
     expect(page).to_have_url(re.compile(rf"/jupyterhub/user/{username}/lab"), timeout=patient(120_000))
     expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=patient(120_000))
-    expect(page.locator('[data-command="launcher:create"]').first).to_be_visible(timeout=patient(120_000))
+    # The file browser's New Launcher button; on a phone, where the file browser
+    # starts closed, the one on the main area's tab bar.
+    new_launcher = page.locator('[data-command="launcher:create"]:visible, .lm-TabBar-addButton:visible')
+    expect(new_launcher.first).to_be_visible(timeout=patient(120_000))
 
 
 def launcher_notebook(page):

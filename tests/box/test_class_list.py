@@ -10,7 +10,15 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.box.box import HUB_URL, Browser, docs_screenshot, new_student_name
-from tests.box.lab import PASSWORD, change_password, hosts_besides_the_box, log_in, new_student, record_requests
+from tests.box.lab import (
+    PASSWORD,
+    change_password,
+    hosts_besides_the_box,
+    log_in,
+    new_student,
+    record_requests,
+    wait_for_lab,
+)
 from tests.box.playbook import INVENTORY, run_playbook
 
 FIRST_NAMES = [
@@ -83,6 +91,9 @@ def test_a_pasted_class_gets_accounts_and_a_sheet_of_slips_whose_passwords_log_i
     status, alert = change_password(other_page, password, "quiet-heron-31")
     assert status == 200
     expect(alert).to_contain_text("Your password has been changed")
+    # Continue starts their server: JupyterLab.
+    other_page.click("#continue")
+    wait_for_lab(other_page, name)
     assert Browser().post_form("login", username=name, password="quiet-heron-31")[0] == 302
     assert hosts_besides_the_box(requested) == [], "requests left the box"
 

@@ -67,7 +67,11 @@ def share_from_file_browser(page, name):
         ".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$"))
     )
     item.click(button="right")
-    page.locator(".lm-Menu-item", has_text="Share a copy").click()
+    share = page.locator(".lm-Menu-item", has_text="Share a copy")
+    expect(share).to_be_visible()
+    # JupyterLab's own "Copy Shareable Link" is off: it opened the classmate's own file of that name.
+    expect(page.locator(".lm-Menu-item", has_text="Copy Shareable Link")).to_have_count(0)
+    share.click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog).to_be_visible(timeout=patient(30_000))
     return dialog

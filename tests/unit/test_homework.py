@@ -258,6 +258,11 @@ def test_an_assignment_outside_a_students_folder_is_refused(box, assignment):
     assert not box.out.exists()
 
 
+def test_an_assignment_name_longer_than_a_folder_name_is_refused_with_a_sentence(box):
+    with pytest.raises(ValueError, match="longer than 100 characters"):
+        collect(box, "w" * 300)
+
+
 def hub_database(path, names):
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute("CREATE TABLE users_info (username TEXT)")

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -64,6 +65,7 @@ c.NativeAuthenticator.allowed_failed_logins = 5
 c.NativeAuthenticator.seconds_before_next_try = 300
 c.ClassroomAuthenticator.state_root = "{tmp}/var-lib"
 c.ClassroomAuthenticator.must_change_dir = "{tmp}/must-change-password"
+c.ClassroomAuthenticator.homework_dir = "{tmp}/homework"
 {extra}
 """
 
@@ -160,6 +162,13 @@ def sign_up(hub, name, password=PASSWORD):
 def log_in(hub, name, password=PASSWORD, session=None):
     session = session or requests.Session()
     answer = post_form(session, f"{hub.url}/login", username=name, password=password)
+    return session, answer
+
+
+def log_in_to(hub, going_to, name, password=PASSWORD):
+    """Log in from the login page a link to `going_to` led to (its ?next=)."""
+    session = requests.Session()
+    answer = post_form(session, f"{hub.url}/login?{urlencode({'next': going_to})}", username=name, password=password)
     return session, answer
 
 
@@ -459,22 +468,29 @@ def test_a_pasted_class_gets_accounts_and_slips_that_log_in_and_must_change_firs
     assert answer.status_code == 302 and answer.headers["Location"] == "/jupyterhub/hub/change-password"
     page = student.get(f"{hub.url}/change-password")
     assert rules.MUST_CHANGE in alert_of(page)
-    # no server before that: JupyterHub's error page says why, with the way out
-    spawn = student.get(f"{hub.url}/spawn", allow_redirects=False)
-    assert spawn.status_code == 403, spawn.text
-    assert rules.MUST_CHANGE in html.unescape(spawn.text)
-    assert 'href="/jupyterhub/hub/change-password"' in spawn.text
+    # No server before that: Start My Server (or a lesson's link) leads to the page,
+    # which leads back there once the password is changed.
+    spawn = student.get(f"{hub.url}/spawn?next=%2Fjupyterhub%2Fhub%2Flessons", allow_redirects=False)
+    assert spawn.status_code == 302, spawn.text
+    going_on = "/jupyterhub/hub/spawn?next=%2Fjupyterhub%2Fhub%2Flessons"
+    assert spawn.headers["Location"] == "/jupyterhub/hub/change-password?" + urlencode({"next": going_on})
+    # an admin's start, or the API's, is refused with the sentence
+    student.get(f"{hub.url}/home")
+    xsrf = student.cookies.get("_xsrf", path="/jupyterhub/hub/")
+    refused_start = student.post(f"{hub.url}/api/users/{name}/server", headers={"X-XSRFToken": xsrf})
+    assert refused_start.status_code == 403 and rules.MUST_CHANGE in refused_start.text
 
+    change_here = f"{hub.url}{spawn.headers['Location'].removeprefix('/jupyterhub/hub')}"
     same = post_form(
-        student, f"{hub.url}/change-password", old_password=password, new_password=password,
-        new_password_confirmation=password,
-    )  # fmt: skip
-    assert "not the one you were given" in alert_of(same)
+        student, change_here, old_password=password, new_password=password, new_password_confirmation=password
+    )
+    assert alert_of(same) == rules.SAME_AS_SLIP
     changed = post_form(
-        student, f"{hub.url}/change-password", old_password=password, new_password="quiet-heron-31",
+        student, change_here, old_password=password, new_password="quiet-heron-31",
         new_password_confirmation="quiet-heron-31",
     )  # fmt: skip
     assert "Your password has been changed" in alert_of(changed)
+    assert f'id="continue" class="btn btn-jupyter ms-2" href="{html.escape(going_on)}"' in changed.text
     assert not (hub.tmp / "must-change-password" / name).exists()
     answer = log_in(hub, name, "quiet-heron-31")[1]
     assert answer.status_code == 302 and "change-password" not in answer.headers["Location"]
@@ -486,6 +502,44 @@ def test_a_pasted_class_gets_accounts_and_slips_that_log_in_and_must_change_firs
     # deleting the account removes it
     post_form(teacher, f"{hub.url}/students/{other}/delete", choice="keep")
     assert not (hub.tmp / "must-change-password" / other).exists()
+
+
+def test_a_slip_student_who_logs_in_from_a_lessons_link_goes_on_to_it_after_the_change(hub):
+    teacher = as_admin(hub)
+    [(name, password)] = slips_of(
+        post_form(teacher, f"{hub.url}/students/add-class", class_list=new_name("link"), must_change="on")
+    )
+    student, answer = log_in_to(hub, "/jupyterhub/hub/lessons", name, password)
+    assert answer.headers["Location"] == "/jupyterhub/hub/change-password?next=%2Fjupyterhub%2Fhub%2Flessons"
+    changed = post_form(
+        student, f"{hub.url}/change-password?next=%2Fjupyterhub%2Fhub%2Flessons", old_password=password,
+        new_password="quiet-heron-31", new_password_confirmation="quiet-heron-31",
+    )  # fmt: skip
+    assert 'href="/jupyterhub/hub/lessons">Continue</a>' in changed.text
+    # after a change that was not a slip's, no Continue: the student was not on their way anywhere
+    again = post_form(
+        student, f"{hub.url}/change-password", old_password="quiet-heron-31",
+        new_password="calm-otter-58", new_password_confirmation="calm-otter-58",
+    )  # fmt: skip
+    assert "Your password has been changed" in alert_of(again) and "Continue" not in again.text
+    # a Continue to another site is not offered
+    elsewhere = post_form(
+        student, f"{hub.url}/change-password?next=https%3A%2F%2Fexample.org%2F", old_password="calm-otter-58",
+        new_password="quiet-heron-31", new_password_confirmation="quiet-heron-31",
+    )  # fmt: skip
+    assert "example.org" not in elsewhere.text.split('role="alert"')[-1]
+
+
+def test_the_new_password_must_differ_from_the_current_one(hub):
+    name = new_name("same")
+    assert sign_up(hub, name)[0] == 200
+    student, _ = log_in(hub, name)
+    same = post_form(
+        student, f"{hub.url}/change-password", old_password=PASSWORD, new_password=PASSWORD,
+        new_password_confirmation=PASSWORD,
+    )  # fmt: skip
+    assert alert_of(same) == rules.SAME_PASSWORD
+    assert log_in(hub, name)[1].status_code == 302
 
 
 def test_without_must_change_the_student_goes_straight_in(hub):
@@ -508,6 +562,19 @@ def test_an_empty_or_too_long_class_list_is_a_readable_400(hub):
     # the paste and the unticked box are kept
     assert many.split()[-1] in answer.text and not re.search(r'id="must-change"\s+checked', answer.text)
     assert approved(hub, many.split()[0]) is None
+
+
+def test_collecting_a_folder_nobody_has_says_so_and_a_reload_leads_back_to_the_form(hub):
+    teacher = as_admin(hub)
+    answer = post_with_token(teacher, f"{hub.url}/students/collect", assignment="nosuchfolder")
+    assert answer.status_code == 200, answer.text
+    assert "alert-warning" in answer.text
+    said = " ".join(html.unescape(answer.text).split())
+    assert "No student has a folder named nosuchfolder (nor lessons/nosuchfolder): check its name" in said
+    too_long = post_with_token(teacher, f"{hub.url}/students/collect", assignment="w" * 300)
+    assert too_long.status_code == 400 and "longer than 100 characters" in alert_of(too_long)
+    again = teacher.get(f"{hub.url}/students/collect", allow_redirects=False)
+    assert again.status_code == 302 and again.headers["Location"] == "/jupyterhub/hub/students"
 
 
 def test_a_student_cannot_add_a_class(hub):

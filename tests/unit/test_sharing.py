@@ -89,7 +89,8 @@ def test_an_unknown_code_is_named(store):
 
 
 def test_a_file_too_big_is_refused_with_its_size_and_the_limit(store):
-    with pytest.raises(sharing.Refused, match=r"big.ipynb is 0.0 MB: a shared copy may be at most 0.0 MB") as refused:
+    too_big = r"big.ipynb is 1.0 KB: a shared copy may be at most 1.0 KB"
+    with pytest.raises(sharing.Refused, match=too_big) as refused:
         store.make("anna", "big.ipynb", b"x" * 1001)
     assert refused.value.status == 413
     assert files(store) == [], "nothing is left of a refused share"
@@ -230,7 +231,7 @@ def test_ones_open_links_hold_at_most_the_quota(tmp_path):
     first = store.make("anna", "a.txt", b"a" * 1000, now=1000.0)
     for _ in range(sharing.QUOTA_FACTOR - 1):
         store.make("anna", "a.txt", b"a" * 1000, now=1000.0)
-    with pytest.raises(sharing.Refused, match="Your open links hold 0.0 MB; the box keeps at most 0.0 MB"):
+    with pytest.raises(sharing.Refused, match="Your open links hold 5.0 KB; the box keeps at most 5.0 KB"):
         store.make("anna", "a.txt", b"a", now=1000.0)
     store.withdraw(first.code, by="anna", is_teacher=False)
     store.make("anna", "a.txt", b"a", now=1000.0)
