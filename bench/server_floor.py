@@ -66,8 +66,14 @@ def enabled_extensions():
     return names
 
 
+def stat_fields(pid):
+    """/proc/<pid>/stat after the command's name (which may hold spaces): state, ppid, ..."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -75,7 +81,7 @@ def children(pid):
     found = []
     for entry in os.listdir("/proc"):
         try:
-            if entry.isdigit() and open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1] == str(pid):
+            if entry.isdigit() and stat_fields(entry)[1] == str(pid):
                 found.append(int(entry))
         except OSError:
             pass
@@ -178,12 +184,12 @@ def main():
         ]
         print(f"CPU seconds, median of {RUNS} (one server at a time; the box's extensions: {', '.join(extensions)})")
         print(f"{'':36} {'start':>7} {'+ load':>7} {'+ kernel':>9} {'kernel':>7} {'total':>7}")
+        user = pwd.getpwnam(USER)
         runs = {name: [] for name, *_ in setups}
         for _ in range(RUNS):  # the setups take turns: a slower minute of the machine slows each alike
             for name, switched_off, load, env in setups:
-                shutil.rmtree(HOME, ignore_errors=True)
+                shutil.rmtree(HOME, ignore_errors=True)  # each server starts with an empty home
                 os.makedirs(HOME)
-                user = pwd.getpwnam(USER)
                 os.chown(HOME, user.pw_uid, user.pw_gid)
                 runs[name].append(one_server(switched_off, load, env))
         for name, figures in runs.items():

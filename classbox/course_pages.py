@@ -76,7 +76,7 @@ class CollectHandler(TeacherPages):
         html = await self.render_template(
             "collected.html",
             result=result,
-            assignment_typed=assignment,
+            looked_in=homework.looked_in(assignment),
             archive_name=os.path.basename(result["archive"]),
             archive_dir=str(output_dir),
         )

@@ -89,8 +89,7 @@ class LoginHandler(native.LoginHandler):
         user = await self.login_user(data)  # also makes `user` this request's current user
         if user and self.authenticator.must_change(user.name):
             # The page says why, and leads on to where the student was going (a lesson's link).
-            going_to = self.get_next_url(user) if self.get_argument("next", "") else None
-            self.redirect(change_password_url(self.hub.base_url, going_to))
+            self.redirect(change_password_url(self.hub.base_url, asked_next_url(self, user)))
             return
         if user:
             self.redirect(self.get_next_url(user))
@@ -100,6 +99,11 @@ class LoginHandler(native.LoginHandler):
         # No public method renders the login form with a sentence (and a 200): _render is what their post uses.
         html = await self._render(login_error=self.login_refusal, username=data["username"])
         self.finish(html)
+
+
+def asked_next_url(handler, user):
+    """Where the request's ?next= leads (JupyterHub's checked URL on the box), or None without one."""
+    return handler.get_next_url(user) if handler.get_argument("next", "") else None
 
 
 def change_password_url(hub_base_url, going_to=None):
@@ -184,7 +188,7 @@ class ChangePasswordHandler(native.ChangePasswordHandler):
             return
         if must_change:
             self.authenticator.set_must_change(user.name, False)
-        going_to = self.get_next_url(user) if self.get_argument("next", "") else None
+        going_to = asked_next_url(self, user)
         if must_change and not going_to:
             going_to = url_path_join(self.hub.base_url, "spawn")
         await self.render_page(

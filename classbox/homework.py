@@ -90,6 +90,11 @@ def _where(parts: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [(LESSONS, *parts), parts] if len(parts) == 1 else [parts]
 
 
+def looked_in(assignment: str) -> list[str]:
+    """The folders collect looks in, in each student's folder: lessons/week3 and week3 for week3."""
+    return ["/".join(steps) for steps in _where(assignment_parts(assignment))]
+
+
 # --- collect ----------------------------------------------------------------
 
 
